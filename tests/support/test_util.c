@@ -1,0 +1,63 @@
+/*
+ * test_util.c - shared helpers for braid tests.
+ */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *br_test_path(const char *rel) {
+    static char buf[4096];
+    const char *root = getenv("BRAID_SOURCE_DIR");
+    snprintf(buf, sizeof buf, "%s/%s", root ? root : ".", rel);
+    return buf;
+}
+
+uint64_t br_test_seed(const char *test_name) {
+    const char *env = getenv("BRAID_TEST_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0)
+                        : ((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull) ^ (uint64_t)getpid();
+    fprintf(stderr, "[ seed ] %s: BRAID_TEST_SEED=%llu\n", test_name, (unsigned long long)seed);
+    return seed;
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void br_test_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *rng) {
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)(splitmix64(rng) >> 11) / 9007199254740992.0;
+        x[i] = lo + (float)(u * (hi - lo));
+    }
+}
+
+double br_test_rel_err(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        if (isnan(a[i]) || isnan(b[i])) return INFINITY;
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    return sqrt(num) / (den > 1e-300 ? sqrt(den) : 1e-150);
+}
+
+double br_test_max_err_scaled(const float *a, const float *b, size_t n) {
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(a[i]) || isnan(b[i])) return INFINITY;
+        if (fabs(b[i]) > scale) scale = fabs(b[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > worst) worst = d;
+    }
+    return worst / (scale > 1e-300 ? scale : 1e-300);
+}
