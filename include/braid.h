@@ -41,6 +41,62 @@ const char *br_dtype_name(br_dtype dtype);
 /* Parses "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16"; -1 if unknown. */
 int br_dtype_parse(const char *name);
 
+/* ---- architecture specs ---------------------------------------------------------------------
+ * A spec is a YAML description of an architecture (docs/spec.md).  Loading
+ * parses, merges `extends:`, expands the layer pattern and validates it.
+ */
+typedef struct br_spec br_spec;
+
+/* Reads and validates the spec at `path`.  *out is owned by the caller
+ * (br_spec_free).  Errors name the file, line and column. */
+br_status br_spec_load(const char *path, br_spec **out, br_error *err);
+/* Same, from text in memory; `name` labels messages.  `extends:` paths are
+ * taken relative to the working directory. */
+br_status br_spec_parse(const char *text, size_t len, const char *name, br_spec **out, br_error *err);
+void br_spec_free(br_spec *spec);
+
+/* ---- models and state -----------------------------------------------------------------------
+ * A model is a spec with weights.  A state pool holds, for up to n_slots
+ * sequences, the recurrent state of every Mamba invocation and the KV cache
+ * of every attention invocation.  A model is read-only while it runs; one
+ * state pool serves one caller at a time.
+ */
+typedef struct br_model br_model;
+typedef struct br_state br_state;
+
+/* A model with random weights (deterministic in seed).  Takes ownership of
+ * spec in every case: it is freed with the model, or at once on failure. */
+br_status br_model_create_random(br_spec *spec, uint64_t seed, br_model **out, br_error *err);
+void br_model_free(br_model *model);
+const br_spec *br_model_spec(const br_model *model);
+
+/* State for n_slots sequences of up to max_context tokens (KV caches of
+ * sliding-window layers hold only their window).  Owned by the caller. */
+br_status br_state_create(const br_model *model, int n_slots, int64_t max_context, br_state **out, br_error *err);
+void br_state_free(br_state *state);
+/* Empties one slot so a new sequence can start in it. */
+br_status br_state_reset(br_state *state, int slot, br_error *err);
+/* Tokens the sequence in `slot` has consumed; -1 for a bad slot. */
+int64_t br_state_position(const br_state *state, int slot);
+
+typedef enum br_logits_mode {
+    BR_LOGITS_NONE = 0, /* no logits */
+    BR_LOGITS_LAST,     /* logits [batch, vocab] of each sequence's last token */
+    BR_LOGITS_ALL       /* logits [batch, T, vocab] of every token */
+} br_logits_mode;
+
+/* Feeds T new tokens to each of `batch` sequences at once (tokens
+ * [batch, T]; sequence b lives in slots[b]), continuing from whatever each
+ * slot already holds.  Inputs are checked before any state changes: a bad
+ * token id, slot or context overflow leaves every slot untouched. */
+br_status br_model_prefill(const br_model *model, br_state *state, int batch, const int *slots,
+                           const int32_t *tokens, int T, br_logits_mode logits_mode, float *logits,
+                           br_error *err);
+/* One decode step: one token per sequence through the recurrent paths;
+ * logits [batch, vocab] (may be NULL). */
+br_status br_model_step(const br_model *model, br_state *state, int batch, const int *slots,
+                        const int32_t *tokens, float *logits, br_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,189 @@
+/*
+ * forward.c - the layer-graph executor: embeddings, units, final norm, logits.
+ *
+ * Per unit (spec.h gives the semantics):
+ *   in  = x (+ injected p) | [x, e] | previous output        [n_tok, width]
+ *   h   = norm(in)
+ *   out = sum_b out_scale_b * block_b(in_scale_b * h)         [n_tok, D]
+ *   residual: x += residual_scale * out;  pass: prev = out;  inject: p = out
+ * All temporaries come from the state's scratch arena; nothing is written
+ * to the state pool before the inputs are checked, so a refused call leaves
+ * every sequence as it was.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "graph/exec.h"
+#include "graph/model.h"
+#include "kernels/backend.h"
+#include "kernels/linear.h"
+#include "kernels/norm.h"
+
+void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float **v, int64_t *cap) {
+    const struct br_state *s = ex->state;
+    int64_t c = s->kv_cap[site->kv_id];
+    size_t row = (size_t)(s->plan->kv_need[site->kv_id].kv_elems_per_token / 2);
+    size_t off = (size_t)ex->slots[b] * (size_t)c * row;
+    *k = s->k[site->kv_id] + off;
+    *v = s->v[site->kv_id] + off;
+    *cap = c;
+}
+
+static void apply_norm(const br_norm_def *n, const float *w, const float *b, int rows, int width, const float *x,
+                       float *y) {
+    switch (n->kind) {
+    case BR_NORM_RMS: BR_KERNEL(rmsnorm, rows, width, x, width, w, (float)n->eps, n->unit_offset, y, width); break;
+    case BR_NORM_LAYER: BR_KERNEL(layernorm, rows, width, x, width, w, b, (float)n->eps, y, width); break;
+    default: memmove(y, x, (size_t)rows * width * sizeof(float)); break;
+    }
+}
+
+static br_status check_call(const struct br_model *m, const struct br_state *s, int batch, const int *slots,
+                            const int32_t *tokens, int T, br_error *err) {
+    if (!m || !s || !slots || !tokens || batch < 1 || T < 1)
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "forward: need a model, a state, slots, tokens, batch >= 1 and T >= 1");
+    if (s->plan != &m->plan) return BR_FAIL(err, BR_ERR_INVALID_ARG, "forward: the state belongs to another model");
+    for (int b = 0; b < batch; b++) {
+        if (slots[b] < 0 || slots[b] >= s->n_slots)
+            return BR_FAIL(err, BR_ERR_RANGE, "slot %d of batch row %d is out of range [0, %d)", slots[b], b, s->n_slots);
+        for (int c = 0; c < b; c++)
+            if (slots[c] == slots[b]) return BR_FAIL(err, BR_ERR_INVALID_ARG, "slot %d appears twice in one batch", slots[b]);
+        if (s->pos[slots[b]] + T > s->max_context)
+            return BR_FAIL(err, BR_ERR_RANGE, "sequence in slot %d would reach %lld tokens, past the state's context of "
+                           "%lld", slots[b], (long long)(s->pos[slots[b]] + T), (long long)s->max_context);
+        for (int t = 0; t < T; t++) {
+            int32_t id = tokens[(long)b * T + t];
+            if (id < 0 || id >= m->spec->vocab_size)
+                return BR_FAIL(err, BR_ERR_RANGE, "token id %d (sequence %d, position %d) is out of range [0, %d)", id, b,
+                               t, m->spec->vocab_size);
+        }
+    }
+    return BR_OK;
+}
+
+static br_status run_unit(const br_plan *plan, const br_plan_unit *pu, br_exec *ex, float *x, const float *e,
+                          float **prev, float **pending, br_error *err) {
+    const struct br_spec *spec = plan->spec;
+    const int D = spec->d_model, n = ex->n_tok, W = pu->width;
+    const br_unit_def *U = pu->def;
+    float *in = br_exec_scratch(ex, (size_t)n * W, err);
+    float *out = br_exec_scratch(ex, (size_t)n * D, err);
+    if (!in || !out) return BR_ERR_NOMEM;
+    if (U->input == BR_INPUT_PREVIOUS) {
+        memcpy(in, *prev, (size_t)n * D * sizeof(float));
+    } else {
+        for (int i = 0; i < n; i++) {
+            float *row = in + (long)i * W;
+            for (int j = 0; j < D; j++) row[j] = x[(long)i * D + j] + (*pending ? (*pending)[(long)i * D + j] : 0.0f);
+            if (U->input == BR_INPUT_CONCAT_EMBEDDING) memcpy(row + D, e + (long)i * D, (size_t)D * sizeof(float));
+        }
+        *pending = NULL;
+    }
+    apply_norm(&U->norm, pu->norm_w, pu->norm_b, n, W, in, in);
+    float *y = U->n_blocks > 1 ? br_exec_scratch(ex, (size_t)n * D, err) : out;
+    float *scaled = NULL;
+    if (!y) return BR_ERR_NOMEM;
+    for (int b = 0; b < U->n_blocks; b++) {
+        const br_block_inst *blk = pu->blocks[b];
+        const float *bin = in;
+        if (blk->def->in_scale != 1.0) {
+            if (!scaled && !(scaled = br_exec_scratch(ex, (size_t)n * W, err))) return BR_ERR_NOMEM;
+            for (long i = 0; i < (long)n * W; i++) scaled[i] = in[i] * (float)blk->def->in_scale;
+            bin = scaled;
+        }
+        br_arena_mark mark = br_arena_mark_get(ex->scratch);
+        br_block_run_fn run = ex->mode == BR_RUN_STEP && blk->type->step ? blk->type->step : blk->type->prefill;
+        br_status st = run(blk, ex, &pu->sites[b], bin, y, err);
+        br_arena_release(ex->scratch, mark);
+        if (st != BR_OK) {
+            br_error_prefix(err, "layer %d unit %d (block '%s')", pu->layer, pu->index, blk->def->name);
+            return st;
+        }
+        float s = (float)blk->def->out_scale;
+        if (b == 0) {
+            if (y != out || s != 1.0f)
+                for (long i = 0; i < (long)n * D; i++) out[i] = s * y[i];
+        } else {
+            for (long i = 0; i < (long)n * D; i++) out[i] += s * y[i];
+        }
+    }
+    switch (U->combine) {
+    case BR_COMBINE_RESIDUAL: {
+        const float r = (float)spec->residual_scale;
+        for (long i = 0; i < (long)n * D; i++) x[i] += r * out[i];
+        break;
+    }
+    case BR_COMBINE_PASS: *prev = out; break;
+    case BR_COMBINE_INJECT: *pending = out; break;
+    default: break;
+    }
+    return BR_OK;
+}
+
+static br_status forward(const struct br_model *m, struct br_state *s, int batch, const int *slots,
+                         const int32_t *tokens, int T, br_run_mode mode, br_logits_mode lm, float *logits,
+                         br_error *err) {
+    BR_TRY(check_call(m, s, batch, slots, tokens, T, err));
+    if (mode == BR_RUN_STEP && T != 1) return BR_FAIL(err, BR_ERR_INVALID_ARG, "step runs one token per sequence");
+    const br_plan *plan = &m->plan;
+    const struct br_spec *spec = m->spec;
+    const int D = spec->d_model, V = spec->vocab_size, n = batch * T;
+    int64_t pos0[batch];
+    for (int b = 0; b < batch; b++) pos0[b] = s->pos[slots[b]];
+    br_exec ex = {mode, batch, T, n, slots, pos0, s, &s->scratch};
+    br_arena_mark start = br_arena_mark_get(&s->scratch);
+    br_status st = BR_OK;
+    float *x = br_exec_scratch(&ex, (size_t)n * D, err), *e = NULL;
+    if (!x) st = BR_ERR_NOMEM;
+    for (int i = 0; i < n && st == BR_OK; i++) {
+        const float *row = plan->embed + (long)tokens[i] * D;
+        for (int j = 0; j < D; j++) x[(long)i * D + j] = row[j] * (float)spec->embedding_scale;
+    }
+    if (st == BR_OK && plan->uses_embedding) {
+        if (!(e = br_exec_scratch(&ex, (size_t)n * D, err))) st = BR_ERR_NOMEM;
+        else memcpy(e, x, (size_t)n * D * sizeof(float));
+    }
+    /* After a residual unit no temporary is live (a pass/inject output is
+     * consumed by the unit after it), so the arena rewinds to here. */
+    float *prev = NULL, *pending = NULL;
+    br_arena_mark live = br_arena_mark_get(&s->scratch);
+    for (int k = 0; k < plan->n_units && st == BR_OK; k++) {
+        const br_plan_unit *pu = &plan->units[k];
+        st = run_unit(plan, pu, &ex, x, e, &prev, &pending, err);
+        if (pu->def->combine == BR_COMBINE_RESIDUAL) br_arena_release(&s->scratch, live);
+    }
+    if (st == BR_OK && lm != BR_LOGITS_NONE && logits) {
+        int rows = lm == BR_LOGITS_ALL ? n : batch;
+        float *h = br_exec_scratch(&ex, (size_t)rows * D, err);
+        if (!h) st = BR_ERR_NOMEM;
+        for (int r = 0; r < rows && st == BR_OK; r++) {
+            long src = lm == BR_LOGITS_ALL ? r : (long)r * T + T - 1;
+            memcpy(h + (long)r * D, x + src * D, (size_t)D * sizeof(float));
+        }
+        if (st == BR_OK) {
+            apply_norm(&spec->final_norm, plan->final_w, plan->final_b, rows, D, h, h);
+            BR_KERNEL(linear, rows, D, V, h, D, plan->lm_head, NULL, 0.0f, logits, V);
+            if (spec->logit_scale != 1.0)
+                for (long i = 0; i < (long)rows * V; i++) logits[i] *= (float)spec->logit_scale;
+        }
+    }
+    br_arena_release(&s->scratch, start);
+    /* A failure mid-pass may have advanced some recurrent states: the
+     * sequences of this batch are then invalid and their positions are not
+     * advanced; the caller must reset them. */
+    if (st == BR_OK)
+        for (int b = 0; b < batch; b++) s->pos[slots[b]] += T;
+    return st;
+}
+
+br_status br_model_prefill(const br_model *m, br_state *s, int batch, const int *slots, const int32_t *tokens, int T,
+                           br_logits_mode lm, float *logits, br_error *err) {
+    return forward(m, s, batch, slots, tokens, T, BR_RUN_PREFILL, lm, logits, err);
+}
+
+br_status br_model_step(const br_model *m, br_state *s, int batch, const int *slots, const int32_t *tokens,
+                        float *logits, br_error *err) {
+    return forward(m, s, batch, slots, tokens, 1, BR_RUN_STEP, BR_LOGITS_LAST, logits, err);
+}

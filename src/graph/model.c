@@ -1,0 +1,58 @@
+/*
+ * model.c - model lifetime: declare, fill (random or loaded), bind, free.
+ */
+#include "graph/model.h"
+
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "graph/state.h"
+
+br_status br_model_begin(br_spec *spec, struct br_model **out, br_error *err) {
+    struct br_model *m = br_calloc(1, sizeof *m, err);
+    if (!m) {
+        br_spec_free(spec);
+        return BR_ERR_NOMEM;
+    }
+    m->spec = spec;
+    br_status st = br_plan_build(spec, &m->plan, err);
+    if (st != BR_OK) {
+        br_model_free(m);
+        return st;
+    }
+    *out = m;
+    return BR_OK;
+}
+
+br_status br_model_finish(struct br_model *m, br_error *err) { return br_plan_bind(&m->plan, err); }
+
+br_status br_model_create_random(br_spec *spec, uint64_t seed, br_model **out, br_error *err) {
+    if (!spec || !out) {
+        br_spec_free(spec);
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_create_random: NULL argument");
+    }
+    struct br_model *m = NULL;
+    BR_TRY(br_model_begin(spec, &m, err));
+    br_status st = br_weights_randomize(&m->plan.weights, seed, err);
+    if (st == BR_OK) st = br_model_finish(m, err);
+    if (st != BR_OK) {
+        br_model_free(m);
+        return st;
+    }
+    *out = m;
+    return BR_OK;
+}
+
+void br_model_free(br_model *m) {
+    if (!m) return;
+    br_plan_free(&m->plan);
+    br_spec_free(m->spec);
+    free(m);
+}
+
+const br_spec *br_model_spec(const br_model *m) { return m ? m->spec : NULL; }
+
+br_status br_state_create(const br_model *m, int n_slots, int64_t max_context, br_state **out, br_error *err) {
+    if (!m || !out) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_state_create: NULL argument");
+    return br_state_create_for(&m->plan, n_slots, max_context, out, err);
+}

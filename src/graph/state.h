@@ -1,0 +1,40 @@
+/*
+ * state.h - per-sequence recurrent state and KV cache, in fixed slots.
+ *
+ * A state pool serves up to n_slots sequences at once.  For every Mamba /
+ * Mamba-2 invocation (plan state entry e) it holds
+ *     conv[e]  [n_slots, conv_elems]    last K-1 inputs of the causal conv
+ *     ssm[e]   [n_slots, ssm_elems]     the SSM state h
+ * and for every attention invocation (plan KV entry k)
+ *     k[k], v[k]  [n_slots, capacity, kv_elems_per_token / 2]
+ * with capacity = min(max_context, sliding window).  All in f32 on the CPU.
+ * pos[slot] counts the tokens a sequence has consumed.  The pool also owns
+ * the scratch arena of forward passes that use it, so one model can serve
+ * several pools.
+ */
+#ifndef BR_GRAPH_STATE_H
+#define BR_GRAPH_STATE_H
+
+#include <stdint.h>
+
+#include "graph/arena.h"
+#include "graph/plan.h"
+
+struct br_state {
+    const br_plan *plan;
+    int n_slots;
+    int64_t max_context;
+    int64_t *pos;          /* [n_slots] tokens consumed */
+    float **conv, **ssm;   /* [plan->n_state] each [n_slots * elems] */
+    float **k, **v;        /* [plan->n_kv] each [n_slots * cap * half] */
+    int64_t *kv_cap;       /* [plan->n_kv] tokens each cache row holds */
+    br_arena scratch;
+};
+
+br_status br_state_create_for(const br_plan *plan, int n_slots, int64_t max_context, struct br_state **out,
+                              br_error *err);
+
+/* Bytes this pool holds for states and caches (not scratch). */
+int64_t br_state_bytes(const struct br_state *s);
+
+#endif /* BR_GRAPH_STATE_H */

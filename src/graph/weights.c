@@ -1,0 +1,205 @@
+/*
+ * weights.c - parameter table: declaration, hashing, random fill, binding.
+ */
+#include "graph/weights.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+static uint64_t hash_str(const char *s) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static br_status rehash(br_weights *w, size_t n_slots, br_error *err) {
+    size_t *slots = br_calloc(n_slots, sizeof *slots, err);
+    if (!slots) return BR_ERR_NOMEM;
+    for (size_t i = 0; i < w->n; i++) {
+        size_t h = hash_str(w->items[i].name) & (n_slots - 1);
+        while (slots[h]) h = (h + 1) & (n_slots - 1);
+        slots[h] = i + 1;
+    }
+    free(w->slots);
+    w->slots = slots;
+    w->n_slots = n_slots;
+    return BR_OK;
+}
+
+br_param *br_weights_find(const br_weights *w, const char *name) {
+    if (!w->n_slots) return NULL;
+    size_t h = hash_str(name) & (w->n_slots - 1);
+    while (w->slots[h]) {
+        br_param *p = &w->items[w->slots[h] - 1];
+        if (strcmp(p->name, name) == 0) return p;
+        h = (h + 1) & (w->n_slots - 1);
+    }
+    return NULL;
+}
+
+void br_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap) {
+    size_t n = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < ndim && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+br_status br_weights_add(br_weights *w, const char *name, int ndim, const int64_t *shape, br_init init,
+                         br_error *err) {
+    if (br_weights_find(w, name)) return BR_FAIL(err, BR_ERR_SPEC, "tensor '%s' declared twice", name);
+    if (ndim < 1 || ndim > BR_MAX_DIMS) return BR_FAIL(err, BR_ERR_SPEC, "tensor '%s': %d dimensions", name, ndim);
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] <= 0) return BR_FAIL(err, BR_ERR_SPEC, "tensor '%s': dimension %d is %lld", name, i, (long long)shape[i]);
+        numel *= shape[i];
+    }
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        br_param *items = realloc(w->items, cap * sizeof *items);
+        if (!items) return BR_FAIL(err, BR_ERR_NOMEM, "out of memory declaring tensors");
+        w->items = items;
+        w->cap = cap;
+    }
+    br_param *p = &w->items[w->n];
+    memset(p, 0, sizeof *p);
+    p->name = br_strdup(name, err);
+    if (!p->name) return BR_ERR_NOMEM;
+    p->ndim = ndim;
+    memcpy(p->shape, shape, (size_t)ndim * sizeof *shape);
+    p->numel = numel;
+    p->init = init;
+    w->n++;
+    if (w->n * 2 > w->n_slots) return rehash(w, w->n_slots ? w->n_slots * 2 : 1024, err);
+    size_t h = hash_str(name) & (w->n_slots - 1);
+    while (w->slots[h]) h = (h + 1) & (w->n_slots - 1);
+    w->slots[h] = w->n;
+    return BR_OK;
+}
+
+void br_weights_clear(br_weights *w) {
+    if (!w) return;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->items[i].name);
+        free(w->items[i].data);
+    }
+    free(w->items);
+    free(w->slots);
+    memset(w, 0, sizeof *w);
+}
+
+br_status br_param_alloc(br_param *p, br_error *err) {
+    if (p->data) return BR_OK;
+    p->data = br_calloc((size_t)p->numel, sizeof(float), err);
+    if (!p->data) {
+        br_error_prefix(err, "tensor '%s'", p->name);
+        return BR_ERR_NOMEM;
+    }
+    return BR_OK;
+}
+
+/* ---- random fill ---------------------------------------------------------------------------- */
+
+static uint64_t next_u64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double next_unit(uint64_t *s) { return ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0; }
+
+static void fill(br_param *p, uint64_t seed) {
+    uint64_t s = seed ^ hash_str(p->name);
+    float *x = p->data;
+    int64_t n = p->numel, last = p->shape[p->ndim - 1];
+    const float a = p->init.a, b = p->init.b;
+    switch (p->init.kind) {
+    case BR_INIT_NORMAL:
+        for (int64_t i = 0; i < n; i++) {
+            double u1 = next_unit(&s), u2 = next_unit(&s);
+            x[i] = (float)(a * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+        }
+        break;
+    case BR_INIT_UNIFORM:
+        for (int64_t i = 0; i < n; i++) x[i] = (float)(a + (b - a) * next_unit(&s));
+        break;
+    case BR_INIT_CONST:
+        for (int64_t i = 0; i < n; i++) x[i] = a;
+        break;
+    case BR_INIT_LOG_ARANGE:
+        for (int64_t i = 0; i < n; i++) x[i] = (float)log((double)(i % last + 1));
+        break;
+    case BR_INIT_LOG_UNIFORM:
+        for (int64_t i = 0; i < n; i++) x[i] = (float)log(a + (b - a) * next_unit(&s));
+        break;
+    case BR_INIT_DT_BIAS:
+        for (int64_t i = 0; i < n; i++) {
+            double dt = exp(log(a) + (log(b) - log(a)) * next_unit(&s));
+            x[i] = (float)(dt + log(-expm1(-dt))); /* softplus^-1(dt) */
+        }
+        break;
+    }
+}
+
+br_status br_weights_randomize(br_weights *w, uint64_t seed, br_error *err) {
+    for (size_t i = 0; i < w->n; i++) {
+        br_param *p = &w->items[i];
+        if (p->filled) continue;
+        BR_TRY(br_param_alloc(p, err));
+        fill(p, seed);
+        p->filled = 1;
+    }
+    return BR_OK;
+}
+
+/* ---- declaration and binding helpers used by layers ----------------------------------------- */
+
+br_status br_param_declare(br_param_sink *sink, const char *name, int ndim, const int64_t *shape, br_init init,
+                           br_error *err) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", sink->prefix, name);
+    return br_weights_add(sink->weights, full, ndim, shape, init, err);
+}
+
+br_status br_param1(br_param_sink *sink, const char *name, int64_t d0, br_init init, br_error *err) {
+    return br_param_declare(sink, name, 1, (int64_t[]){d0}, init, err);
+}
+
+br_status br_param2(br_param_sink *sink, const char *name, int64_t d0, int64_t d1, br_init init, br_error *err) {
+    return br_param_declare(sink, name, 2, (int64_t[]){d0, d1}, init, err);
+}
+
+br_status br_param3(br_param_sink *sink, const char *name, int64_t d0, int64_t d1, int64_t d2, br_init init,
+                    br_error *err) {
+    return br_param_declare(sink, name, 3, (int64_t[]){d0, d1, d2}, init, err);
+}
+
+const float *br_wscope_find(const br_wscope *scope, const char *name) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", scope->prefix, name);
+    const br_param *p = br_weights_find(scope->weights, full);
+    return p && p->filled ? p->data : NULL;
+}
+
+br_status br_wscope_get(const br_wscope *scope, const char *name, int ndim, const int64_t *shape,
+                        const float **out, br_error *err) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", scope->prefix, name);
+    const br_param *p = br_weights_find(scope->weights, full);
+    if (!p) return BR_FAIL(err, BR_ERR_CHECKPOINT, "tensor '%s' is missing", full);
+    int same = p->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++) same = p->shape[i] == shape[i];
+    if (!same) {
+        char want[96], got[96];
+        br_shape_str(ndim, shape, want, sizeof want);
+        br_shape_str(p->ndim, p->shape, got, sizeof got);
+        return BR_FAIL(err, BR_ERR_CHECKPOINT, "tensor '%s': expected shape %s, found %s", full, want, got);
+    }
+    if (!p->filled) return BR_FAIL(err, BR_ERR_CHECKPOINT, "tensor '%s' has no values", full);
+    *out = p->data;
+    return BR_OK;
+}

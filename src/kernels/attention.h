@@ -1,0 +1,40 @@
+/*
+ * attention.h - rotary embeddings and causal softmax attention.
+ *
+ * RoPE rotates the first rot_dim dims of each head by angle pos * f_i with
+ * f_i = theta^(-2i / rot_dim), computed in f32 as transformers does.  Style
+ * NEOX pairs dim i with i + rot_dim/2 ("rotate_half"); GPTJ pairs 2i, 2i+1.
+ *
+ * Attention for one sequence: query row i sits at absolute position
+ * q_pos0 + i, key row j at k_pos0 + j; row i sees keys with
+ * pos_k <= pos_q and, with a window W > 0, pos_q - pos_k < W.  GQA: query
+ * head h reads KV head h / (heads / kv_heads).
+ *   o_i = softmax_j(scale * q_i . k_j) v_j
+ */
+#ifndef BR_KERNELS_ATTENTION_H
+#define BR_KERNELS_ATTENTION_H
+
+#include <stdint.h>
+
+typedef enum br_rope_style { BR_ROPE_NONE = 0, BR_ROPE_NEOX, BR_ROPE_GPTJ, BR_ROPE_STYLE_COUNT } br_rope_style;
+
+/* x [n, ldx] holds heads*head_dim per row; pos [n] absolute positions. */
+void br_cpu_rope(int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
+                 float *x, int ldx);
+
+typedef struct br_attn_args {
+    int T, S, heads, kv_heads, head_dim;
+    const float *q; int ldq;      /* [T, heads*hd] */
+    const float *k; int ldk;      /* [S, kv_heads*hd] */
+    const float *v; int ldv;      /* [S, kv_heads*hd] */
+    int64_t q_pos0, k_pos0;
+    int window;
+    float scale;
+    float *o; int ldo;            /* [T, heads*hd] */
+    double *work;                 /* br_attn_work_doubles(args) doubles */
+} br_attn_args;
+
+long br_attn_work_doubles(const br_attn_args *a);
+void br_cpu_attention(const br_attn_args *a);
+
+#endif /* BR_KERNELS_ATTENTION_H */

@@ -1,0 +1,33 @@
+/*
+ * scan.h - the Mamba-1 selective scan.
+ *
+ * Per channel c (head g = c / (d_inner/heads) selects B, C columns) and token t:
+ *   dt   = softplus(delta[t, c] + delta_bias[c])   (softplus only if set)
+ *   h    = exp(dt * A[c, :]) * h + dt * B[t, g, :] * u[t, c]      h: [N]
+ *   y    = C[t, g, :] . h + D[c] * u[t, c]
+ *   y   *= silu(z[t, c])                                        (if z)
+ * with A = -exp(A_log) precomputed.  h is carried per sequence in
+ * state [d_inner, N].  Prefill walks T tokens; step is T == 1.
+ */
+#ifndef BR_KERNELS_SCAN_H
+#define BR_KERNELS_SCAN_H
+
+typedef struct br_scan_args {
+    int batch, T, d_inner, d_state, heads;
+    const float *u; int ldu;          /* [n_tok, d_inner] */
+    const float *delta; int lddelta;  /* [n_tok, d_inner] */
+    const float *delta_bias;          /* [d_inner] or NULL */
+    int delta_softplus;
+    const float *A;                   /* [d_inner, N] */
+    const float *B; int ldB;          /* [n_tok, heads*N] */
+    const float *C; int ldC;          /* [n_tok, heads*N] */
+    const float *D;                   /* [d_inner] or NULL */
+    const float *z; int ldz;          /* [n_tok, d_inner] or NULL */
+    float *y; int ldy;                /* [n_tok, d_inner] */
+    float *const *state;              /* [batch] -> [d_inner, N] */
+} br_scan_args;
+
+void br_cpu_scan_prefill(const br_scan_args *a);
+void br_cpu_scan_step(const br_scan_args *a); /* T == 1 */
+
+#endif /* BR_KERNELS_SCAN_H */

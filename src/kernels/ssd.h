@@ -1,0 +1,39 @@
+/*
+ * ssd.h - the Mamba-2 state-space dual (SSD) scan.
+ *
+ * Heads h share B, C within groups (group of h = h / (heads/groups)).  Per
+ * token t:  dt = clamp(softplus(dt_raw + dt_bias), dt_min, dt_max)
+ *           h_t = exp(dt A) h_{t-1} + dt x_t B_t^T          h: [P, N]
+ *           y_t = h_t C_t + D x_t                           y: [P]
+ * Prefill computes it in chunks of Q tokens (ssd_cpu.c): within a chunk the
+ * quadratic form y = (L o C B^T) (dt x) with L[i,j] = exp(sum_{j<s<=i} dA_s),
+ * plus the decayed contribution of the state entering the chunk; the state
+ * is then passed to the next chunk.  `ssd_scan_ref` is the sequential
+ * recurrence, kept as the reference the chunked form is tested against.
+ */
+#ifndef BR_KERNELS_SSD_H
+#define BR_KERNELS_SSD_H
+
+typedef struct br_ssd_args {
+    int batch, T, heads, head_dim, d_state, groups, chunk;
+    const float *x; int ldx;       /* [n_tok, heads*P] */
+    const float *dt; int lddt;     /* [n_tok, heads] raw (before bias and softplus) */
+    const float *dt_bias;          /* [heads] or NULL */
+    float dt_min, dt_max;          /* clamp after softplus; (0, inf) = none */
+    const float *A;                /* [heads], negative */
+    const float *B; int ldB;       /* [n_tok, groups*N] */
+    const float *C; int ldC;       /* [n_tok, groups*N] */
+    const float *D;                /* [heads] or NULL */
+    float *y; int ldy;             /* [n_tok, heads*P] */
+    float *const *state;           /* [batch] -> [heads, P, N] */
+    float *work;                   /* prefill scratch: br_ssd_work_floats(args) floats */
+} br_ssd_args;
+
+/* Scratch the chunked prefill needs. */
+long br_ssd_work_floats(const br_ssd_args *a);
+
+void br_cpu_ssd_prefill(const br_ssd_args *a);
+void br_cpu_ssd_step(const br_ssd_args *a); /* T == 1 */
+void br_cpu_ssd_scan_ref(const br_ssd_args *a);
+
+#endif /* BR_KERNELS_SSD_H */
