@@ -1,3 +1,37 @@
-/* main.c - the braid command-line tool (placeholder until the executor lands). */
+/*
+ * main.c - `braid <command> ...`: dispatch to the subcommands.
+ */
 #include <stdio.h>
-int main(void) { puts("braid"); return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"plan", cmd_plan, "print the layer table, parameter counts, state and KV-cache sizes of a spec"},
+    {"run", cmd_run, "run a spec with random weights: prefill, decode, timings"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: braid <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'braid <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "braid: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
