@@ -1,0 +1,210 @@
+/*
+ * test_spec.c - spec reading: the grammar (patterns, repeats, symbols,
+ * overrides, drop, extends) and the errors users see, each checked for the
+ * file:line:col and the words that say what was expected and found.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "braid.h"
+#include "graph/spec.h"
+#include "test_util.h"
+
+static const char *BASE =
+    "name: t\n"
+    "model: {d_model: 32, vocab_size: 50}\n"
+    "blocks:\n"
+    "  m: {type: mamba2, heads: 4, head_dim: 16, d_state: 8}\n"
+    "  a: {type: attention, heads: 4, kv_heads: 2}\n"
+    "  f: {type: mlp, hidden: 64}\n";
+
+static br_spec *parse_ok(const char *text) {
+    br_spec *spec = NULL;
+    br_error err = {0};
+    br_status st = br_spec_parse(text, strlen(text), "t.yaml", &spec, &err);
+    if (st != BR_OK) fprintf(stderr, "unexpected error: %s\n", err.message);
+    assert_int_equal(st, BR_OK);
+    return spec;
+}
+
+/* Parses text that must fail; checks the status and that each needle occurs in the message. */
+static void parse_fails(const char *text, br_status want, const char *needle1, const char *needle2) {
+    br_spec *spec = NULL;
+    br_error err = {0};
+    br_status st = br_spec_parse(text, strlen(text), "t.yaml", &spec, &err);
+    if (st == BR_OK || !strstr(err.message, needle1) || (needle2 && !strstr(err.message, needle2)))
+        fprintf(stderr, "message was: %s\n", err.message);
+    assert_int_equal(st, want);
+    assert_null(spec);
+    assert_non_null(strstr(err.message, needle1));
+    if (needle2) assert_non_null(strstr(err.message, needle2));
+}
+
+static char *with_base(const char *rest) {
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s%s", BASE, rest);
+    return buf;
+}
+
+static void test_repeat_and_symbols(void **state) {
+    (void)state;
+    br_spec *s = parse_ok(with_base("symbols: {M: [m, f], A: [a, f]}\n"
+                                    "layers:\n"
+                                    "  - {repeat: 3, pattern: 'MMA'}\n"
+                                    "  - {repeat: 2, layers: [m, [a, f]]}\n"));
+    assert_int_equal(s->n_layers, 13);
+    assert_int_equal(s->layers[2].n_units, 2);
+    assert_string_equal(s->blocks[s->layers[2].units[0].blocks[0]].name, "a");
+    assert_string_equal(s->blocks[s->layers[9].units[0].blocks[0]].name, "m");
+    assert_int_equal(s->layers[9].n_units, 1);
+    assert_int_equal(s->layers[10].n_units, 2);
+    br_spec_free(s);
+}
+
+static void test_pattern_string_overrides_drop(void **state) {
+    (void)state;
+    br_spec *s = parse_ok(with_base("symbols: {M: m, '*': a, '-': f}\n"
+                                    "layers: 'M-M*M-'\n"
+                                    "overrides: {0: '*', 5: [m, f]}\n"
+                                    "drop: [1]\n"));
+    assert_int_equal(s->n_layers, 5);
+    assert_string_equal(s->blocks[s->layers[0].units[0].blocks[0]].name, "a");
+    assert_string_equal(s->blocks[s->layers[1].units[0].blocks[0]].name, "m"); /* old layer 2 */
+    assert_int_equal(s->layers[4].n_units, 2);
+    br_spec_free(s);
+}
+
+static void test_units_parallel_and_flow(void **state) {
+    (void)state;
+    br_spec *s = parse_ok(
+        "model: {d_model: 16, vocab_size: 20}\n"
+        "blocks:\n"
+        "  sa: {type: attention, heads: 2, shared: true}\n"
+        "  sf: {type: mlp, hidden: 32, shared: true}\n"
+        "  p: {type: linear}\n"
+        "  m: {type: mamba, d_state: 4}\n"
+        "  a: {type: attention, heads: 2, in_scale: 0.5, out_scale: 2}\n"
+        "symbols:\n"
+        "  h: [{block: sa, input: concat_embedding, combine: pass},\n"
+        "      {block: sf, input: previous, combine: pass, adapters: {rank: 4, targets: [gate_up_proj]}},\n"
+        "      {block: p, input: previous, norm: none, combine: inject}, m]\n"
+        "layers: [m, h, {parallel: [a, m]}, h]\n");
+    assert_int_equal(s->n_layers, 4);
+    const br_block_def *sa = &s->blocks[br_spec_block_index(s, "sa")];
+    assert_int_equal(sa->in_dim, 32); /* fed [x, e] */
+    assert_int_equal(sa->uses, 2);
+    assert_int_equal(s->layers[2].units[0].n_blocks, 2);
+    assert_int_equal(s->layers[1].units[1].adapters.rank, 4);
+    br_spec_free(s);
+}
+
+static void test_error_unknown_type(void **state) {
+    (void)state;
+    parse_fails("model: {d_model: 8, vocab_size: 4}\nblocks:\n  x: {type: mamba3}\nlayers: [x]\n", BR_ERR_SPEC,
+                "t.yaml:3:", "unknown block type 'mamba3' (did you mean 'mamba'");
+}
+
+static void test_error_undefined_block(void **state) {
+    (void)state;
+    parse_fails(with_base("layers: [m, f, atn]\n"), BR_ERR_SPEC, "t.yaml:7:", "'atn' is not a defined block (did you mean 'a'");
+    parse_fails(with_base("symbols: {M: m}\nlayers: 'MMX'\n"), BR_ERR_SPEC, "t.yaml:8:", "'X'");
+}
+
+static void test_error_heads_do_not_divide(void **state) {
+    (void)state;
+    parse_fails("model: {d_model: 32, vocab_size: 4}\nblocks:\n  a: {type: attention, heads: 6, kv_heads: 4}\nlayers: [a]\n",
+                BR_ERR_SPEC, "t.yaml:3:3: block 'a' (attention)", "heads (6) must be a multiple of kv_heads (4)");
+    parse_fails("model: {d_model: 30, vocab_size: 4}\nblocks:\n  a: {type: attention, heads: 4}\nlayers: [a]\n",
+                BR_ERR_SPEC, "block 'a'", "not divisible by heads (4)");
+    parse_fails("model: {d_model: 32, vocab_size: 4}\nblocks:\n  m: {type: mamba2, heads: 6, groups: 4}\nlayers: [m]\n",
+                BR_ERR_SPEC, "block 'm' (mamba2)", "multiple of groups");
+}
+
+static void test_error_shared_width(void **state) {
+    (void)state;
+    parse_fails("model: {d_model: 16, vocab_size: 4}\nblocks:\n  s: {type: mlp, hidden: 8, shared: true}\n"
+                "layers: [s, {block: s, input: concat_embedding}]\n",
+                BR_ERR_SPEC, "t.yaml:3:3: block 's'", "shared block used with mismatched width");
+}
+
+static void test_error_negative_and_kinds(void **state) {
+    (void)state;
+    parse_fails(with_base("  g: {type: mlp, hidden: -5}\nlayers: [g]\n"), BR_ERR_SPEC, "t.yaml:7:", "non-negative size, found -5");
+    parse_fails("model: {d_model: -3, vocab_size: 4}\nblocks: {}\nlayers: []\n", BR_ERR_SPEC, "t.yaml:1:", "found -3");
+    parse_fails(with_base("  g: {type: mlp, hidden: lots}\nlayers: [g]\n"), BR_ERR_SPEC, "t.yaml:7:", "expected an integer, found 'lots'");
+    parse_fails(with_base("  g: {type: mlp, hiden: 4}\nlayers: [g]\n"), BR_ERR_SPEC, "t.yaml:7:", "did you mean 'hidden'");
+    parse_fails(with_base("  g: {type: mlp, hidden: 4, activation: swish}\nlayers: [g]\n"), BR_ERR_SPEC,
+                "t.yaml:7:", "expected one of [silu, gelu");
+    parse_fails(with_base("layers: [m]\nmodle: {}\n"), BR_ERR_SPEC, "t.yaml:8:1", "did you mean 'model'");
+}
+
+static void test_error_flow(void **state) {
+    (void)state;
+    parse_fails(with_base("layers: [[{block: f, combine: pass}, m]]\n"), BR_ERR_SPEC, "combine 'pass'", "'previous'");
+    parse_fails(with_base("layers: [[{block: f, input: previous}]]\n"), BR_ERR_SPEC, "input 'previous'", NULL);
+    parse_fails(with_base("layers: [m, {block: f, combine: inject}]\n"), BR_ERR_SPEC, "combine 'inject' needs a following unit", NULL);
+    parse_fails(with_base("layers: [[{block: m, adapters: {rank: 2, targets: [q_proj]}}]]\n"), BR_ERR_SPEC,
+                "adapter target 'q_proj'", "block 'm'");
+}
+
+static void test_error_yaml_syntax(void **state) {
+    (void)state;
+    parse_fails("model: {d_model: 8\nblocks: x\n", BR_ERR_PARSE, "t.yaml:", "YAML syntax error");
+    parse_fails("model: {d_model: 8, d_model: 9}\n", BR_ERR_PARSE, "duplicate key 'd_model'", NULL);
+    parse_fails("- just\n- a list\n", BR_ERR_SPEC, "mapping at the top level", NULL);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_extends(void **state) {
+    (void)state;
+    char dir[] = "/tmp/braid-spec-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char base[256], child[256], loop[256];
+    snprintf(base, sizeof base, "%s/base.yaml", dir);
+    snprintf(child, sizeof child, "%s/child.yaml", dir);
+    snprintf(loop, sizeof loop, "%s/loop.yaml", dir);
+    char text[4096];
+    snprintf(text, sizeof text, "%slayers: [m, f, a]\n", BASE);
+    write_file(base, text);
+    write_file(child, "extends: base.yaml\nname: child\nblocks:\n  f: {hidden: 96}\noverrides: {1: a}\n");
+    write_file(loop, "extends: loop.yaml\n");
+    br_spec *s = NULL;
+    br_error err = {0};
+    assert_int_equal(br_spec_load(child, &s, &err), BR_OK);
+    assert_string_equal(s->name, "child");
+    assert_int_equal(s->n_layers, 3);
+    assert_string_equal(s->blocks[s->layers[1].units[0].blocks[0]].name, "a");
+    assert_int_equal(s->blocks[br_spec_block_index(s, "f")].uses, 0);
+    br_spec_free(s);
+    s = NULL;
+    assert_int_equal(br_spec_load(loop, &s, &err), BR_ERR_SPEC);
+    assert_non_null(strstr(err.message, "deeper than 8"));
+    write_file(child, "extends: missing.yaml\n");
+    assert_int_equal(br_spec_load(child, &s, &err), BR_ERR_IO);
+    assert_non_null(strstr(err.message, "missing.yaml"));
+    assert_non_null(strstr(err.message, "child.yaml:1:10"));
+    unlink(base);
+    unlink(child);
+    unlink(loop);
+    rmdir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_repeat_and_symbols),      cmocka_unit_test(test_pattern_string_overrides_drop),
+        cmocka_unit_test(test_units_parallel_and_flow), cmocka_unit_test(test_error_unknown_type),
+        cmocka_unit_test(test_error_undefined_block),   cmocka_unit_test(test_error_heads_do_not_divide),
+        cmocka_unit_test(test_error_shared_width),      cmocka_unit_test(test_error_negative_and_kinds),
+        cmocka_unit_test(test_error_flow),              cmocka_unit_test(test_error_yaml_syntax),
+        cmocka_unit_test(test_extends),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
