@@ -69,6 +69,8 @@ typedef struct br_state br_state;
 br_status br_model_create_random(br_spec *spec, uint64_t seed, br_model **out, br_error *err);
 void br_model_free(br_model *model);
 const br_spec *br_model_spec(const br_model *model);
+/* Rows of the logits (the spec's vocab_size). */
+int br_model_vocab_size(const br_model *model);
 
 /* State for n_slots sequences of up to max_context tokens (KV caches of
  * sliding-window layers hold only their window).  Owned by the caller. */

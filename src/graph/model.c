@@ -52,6 +52,8 @@ void br_model_free(br_model *m) {
 
 const br_spec *br_model_spec(const br_model *m) { return m ? m->spec : NULL; }
 
+int br_model_vocab_size(const br_model *m) { return m ? m->spec->vocab_size : 0; }
+
 br_status br_state_create(const br_model *m, int n_slots, int64_t max_context, br_state **out, br_error *err) {
     if (!m || !out) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_state_create: NULL argument");
     return br_state_create_for(&m->plan, n_slots, max_context, out, err);

@@ -1,0 +1,204 @@
+/*
+ * test_forward.c - the executor on tiny random-weight models of every
+ * family shape (tests/data/specs/): decoding token by token gives the
+ * logits of one prefill pass; a chat turn (prefill, steps, more prefill)
+ * gives them too; a batch of sequences gives each sequence's own logits;
+ * bad calls leave every slot untouched.  f32, relative error < 1e-5.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "braid.h"
+#include "test_util.h"
+
+#define TOL 1e-5
+
+static const char *const specs[] = {"mamba", "jamba", "zamba", "zamba2", "bamba", "falcon_h1", "nemotron_h", "llama"};
+#define N_SPECS (sizeof specs / sizeof specs[0])
+
+typedef struct fixture {
+    br_model *model;
+    int V;
+} fixture;
+
+static br_model *load(const char *name, uint64_t seed, int *V) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/specs/%s.yaml", name);
+    br_spec *spec = NULL;
+    br_error err = {0};
+    br_status st = br_spec_load(br_test_path(rel), &spec, &err);
+    if (st != BR_OK) fprintf(stderr, "%s: %s\n", name, err.message);
+    assert_int_equal(st, BR_OK);
+    br_model *m = NULL;
+    st = br_model_create_random(spec, seed, &m, &err);
+    if (st != BR_OK) fprintf(stderr, "%s: %s\n", name, err.message);
+    assert_int_equal(st, BR_OK);
+    *V = br_model_vocab_size(m);
+    return m;
+}
+
+static int32_t *tokens(int n, int V, uint64_t *rng) {
+    int32_t *t = malloc((size_t)n * sizeof *t);
+    float u[1];
+    for (int i = 0; i < n; i++) {
+        br_test_fill_uniform(u, 1, 0, (float)V, rng);
+        t[i] = (int32_t)u[0] % V;
+    }
+    return t;
+}
+
+static void expect_close(const char *what, const char *spec, const float *got, const float *want, size_t n) {
+    double e = br_test_rel_err(got, want, n);
+    if (!(e < TOL)) fprintf(stderr, "%s (%s): relative error %.3g\n", what, spec, e);
+    assert_true(e < TOL);
+}
+
+static void prefill(br_model *m, br_state *s, int batch, const int *slots, const int32_t *t, int T, br_logits_mode lm,
+                    float *out) {
+    br_error err = {0};
+    br_status st = br_model_prefill(m, s, batch, slots, t, T, lm, out, &err);
+    if (st != BR_OK) fprintf(stderr, "prefill: %s\n", err.message);
+    assert_int_equal(st, BR_OK);
+}
+
+static void step(br_model *m, br_state *s, int batch, const int *slots, const int32_t *t, float *out) {
+    br_error err = {0};
+    br_status st = br_model_step(m, s, batch, slots, t, out, &err);
+    if (st != BR_OK) fprintf(stderr, "step: %s\n", err.message);
+    assert_int_equal(st, BR_OK);
+}
+
+static void test_step_matches_prefill(void **state) {
+    (void)state;
+    uint64_t rng = br_test_seed("step_matches_prefill");
+    for (size_t k = 0; k < N_SPECS; k++) {
+        int V;
+        br_model *m = load(specs[k], rng, &V);
+        const int T = 19;
+        int32_t *t = tokens(T, V, &rng);
+        float *a = malloc((size_t)T * V * 4), *b = malloc((size_t)T * V * 4);
+        br_state *s1, *s2;
+        br_error err = {0};
+        assert_int_equal(br_state_create(m, 1, T, &s1, &err), BR_OK);
+        assert_int_equal(br_state_create(m, 1, T, &s2, &err), BR_OK);
+        int slot = 0;
+        prefill(m, s1, 1, &slot, t, T, BR_LOGITS_ALL, a);
+        for (int i = 0; i < T; i++) step(m, s2, 1, &slot, t + i, b + (long)i * V);
+        expect_close("step vs prefill", specs[k], b, a, (size_t)T * V);
+        double sd = 0;
+        for (int i = 0; i < T * V; i++) sd += (double)a[i] * a[i];
+        assert_true(sd > 1e-12 && isfinite(sd)); /* logits are alive */
+        assert_int_equal(br_state_position(s1, 0), T);
+        free(t), free(a), free(b);
+        br_state_free(s1), br_state_free(s2);
+        br_model_free(m);
+    }
+}
+
+static void test_chat_turns(void **state) {
+    (void)state;
+    uint64_t rng = br_test_seed("chat_turns");
+    for (size_t k = 0; k < N_SPECS; k++) {
+        int V;
+        br_model *m = load(specs[k], rng, &V);
+        const int T = 23, p1 = 7, steps = 4;
+        int32_t *t = tokens(T, V, &rng);
+        float *a = malloc((size_t)T * V * 4), *b = malloc((size_t)T * V * 4);
+        br_state *s1, *s2;
+        br_error err = {0};
+        assert_int_equal(br_state_create(m, 2, 64, &s1, &err), BR_OK);
+        assert_int_equal(br_state_create(m, 3, 64, &s2, &err), BR_OK);
+        int slot = 1; /* not slot 0: slots are independent */
+        prefill(m, s1, 1, &slot, t, T, BR_LOGITS_ALL, a);
+        prefill(m, s2, 1, &slot, t, p1, BR_LOGITS_ALL, b);
+        for (int i = p1; i < p1 + steps; i++) step(m, s2, 1, &slot, t + i, b + (long)i * V);
+        prefill(m, s2, 1, &slot, t + p1 + steps, T - p1 - steps, BR_LOGITS_ALL, b + (long)(p1 + steps) * V);
+        expect_close("prefill+steps+prefill vs prefill", specs[k], b, a, (size_t)T * V);
+        /* a reset slot starts over */
+        assert_int_equal(br_state_reset(s2, slot, &err), BR_OK);
+        prefill(m, s2, 1, &slot, t, T, BR_LOGITS_ALL, b);
+        expect_close("after reset", specs[k], b, a, (size_t)T * V);
+        free(t), free(a), free(b);
+        br_state_free(s1), br_state_free(s2);
+        br_model_free(m);
+    }
+}
+
+static void test_batch_matches_single(void **state) {
+    (void)state;
+    uint64_t rng = br_test_seed("batch");
+    for (size_t k = 0; k < N_SPECS; k++) {
+        int V;
+        br_model *m = load(specs[k], rng, &V);
+        const int T = 9, B = 3;
+        int32_t *t = tokens(B * T, V, &rng), next[3];
+        float *a = malloc((size_t)B * T * V * 4), *b = malloc((size_t)T * V * 4);
+        float *sa = malloc((size_t)B * V * 4), *sb = malloc((size_t)V * 4);
+        br_state *s1;
+        br_error err = {0};
+        assert_int_equal(br_state_create(m, 4, 32, &s1, &err), BR_OK);
+        int slots[3] = {3, 0, 2};
+        /* sequence 0 already has history: its positions differ from the others' */
+        prefill(m, s1, 1, &slots[0], t, 2, BR_LOGITS_NONE, NULL);
+        prefill(m, s1, B, slots, t, T, BR_LOGITS_ALL, a);
+        for (int b0 = 0; b0 < B; b0++) next[b0] = t[b0 * T + 1];
+        step(m, s1, B, slots, next, sa);
+        for (int b0 = 0; b0 < B; b0++) {
+            br_state *s2;
+            assert_int_equal(br_state_create(m, 1, 32, &s2, &err), BR_OK);
+            int z = 0;
+            if (b0 == 0) prefill(m, s2, 1, &z, t, 2, BR_LOGITS_NONE, NULL);
+            prefill(m, s2, 1, &z, t + b0 * T, T, BR_LOGITS_ALL, b);
+            expect_close("batched vs single", specs[k], a + (long)b0 * T * V, b, (size_t)T * V);
+            step(m, s2, 1, &z, &next[b0], sb);
+            expect_close("batched step vs single", specs[k], sa + (long)b0 * V, sb, (size_t)V);
+            br_state_free(s2);
+        }
+        free(t), free(a), free(b), free(sa), free(sb);
+        br_state_free(s1);
+        br_model_free(m);
+    }
+}
+
+static void test_bad_calls_leave_state_untouched(void **state) {
+    (void)state;
+    uint64_t rng = br_test_seed("bad_calls");
+    int V;
+    br_model *m = load("zamba2", rng, &V);
+    br_state *s;
+    br_error err = {0};
+    assert_int_equal(br_state_create(m, 2, 8, &s, &err), BR_OK);
+    int slot = 0, slots2[2] = {1, 1}, bad_slot = 5;
+    int32_t t[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float *a = malloc((size_t)V * 4), *b = malloc((size_t)V * 4);
+    prefill(m, s, 1, &slot, t, 3, BR_LOGITS_LAST, a);
+    int32_t badtok[2] = {1, V};
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, badtok, 2, BR_LOGITS_LAST, b, &err), BR_ERR_RANGE);
+    assert_non_null(strstr(err.message, "token id"));
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, t, 6, BR_LOGITS_LAST, b, &err), BR_ERR_RANGE);
+    assert_non_null(strstr(err.message, "context"));
+    assert_int_equal(br_model_prefill(m, s, 1, &bad_slot, t, 1, BR_LOGITS_LAST, b, &err), BR_ERR_RANGE);
+    assert_int_equal(br_model_prefill(m, s, 2, slots2, t, 1, BR_LOGITS_LAST, b, &err), BR_ERR_INVALID_ARG);
+    assert_int_equal(br_state_position(s, 0), 3);
+    /* the slot continues exactly as if the bad calls never happened */
+    br_state *s2;
+    assert_int_equal(br_state_create(m, 1, 8, &s2, &err), BR_OK);
+    prefill(m, s2, 1, &slot, t, 4, BR_LOGITS_LAST, b);
+    step(m, s, 1, &slot, t + 3, a);
+    expect_close("after refused calls", "zamba2", a, b, (size_t)V);
+    free(a), free(b);
+    br_state_free(s), br_state_free(s2);
+    br_model_free(m);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_step_matches_prefill),
+        cmocka_unit_test(test_chat_turns),
+        cmocka_unit_test(test_batch_matches_single),
+        cmocka_unit_test(test_bad_calls_leave_state_untouched),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
