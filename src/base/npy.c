@@ -98,7 +98,7 @@ br_status br_npy_write_f32(const char *path, const float *data, int ndim, const 
         if (shape[i] < 0)
             return BR_FAIL(err, BR_ERR_INVALID_ARG, "%s: shape[%d] is negative (%" PRId64 ")", path,
                            i, shape[i]);
-    size_t numel;
+    size_t numel = 0;
     BR_TRY(count_elements(path, ndim, shape, &numel, err));
     if (numel > 0 && !data) return BR_FAIL(err, BR_ERR_INVALID_ARG, "%s: data is NULL", path);
 
@@ -263,7 +263,7 @@ static br_status read_preamble(const char *path, const unsigned char *b, size_t 
 
 static br_status decode(const char *path, const unsigned char *b, size_t len, float **data, int *ndim,
                         int64_t *shape, br_error *err) {
-    size_t hstart, hlen;
+    size_t hstart = 0, hlen = 0;
     BR_TRY(read_preamble(path, b, len, &hstart, &hlen, err));
     npy_header h = {0};
     BR_TRY(parse_dict(path, (const char *)b + hstart, hlen, &h, err));
@@ -275,7 +275,7 @@ static br_status decode(const char *path, const unsigned char *b, size_t len, fl
     if (h.fortran_order && h.ndim > 1)
         return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: Fortran-order array; braid reads C order only",
                        path);
-    size_t numel;
+    size_t numel = 0;
     BR_TRY(count_elements(path, h.ndim, h.shape, &numel, err));
     size_t have = len - hstart - hlen;
     if (have != numel * 4)

@@ -169,7 +169,7 @@ static br_status parse_entry(const char *path, const char *name, const json_t *e
                        "%s: tensor '%s': data_offsets begin %" PRIu64 " > end %" PRIu64, path, name,
                        begin, end);
 
-    uint64_t want;
+    uint64_t want = 0;
     BR_TRY(expected_bytes(path, t, &want, err));
     if (end - begin != want) {
         char shape_buf[256];
