@@ -99,6 +99,34 @@ br_status br_model_prefill(const br_model *model, br_state *state, int batch, co
 br_status br_model_step(const br_model *model, br_state *state, int batch, const int *slots,
                         const int32_t *tokens, float *logits, br_error *err);
 
+/* ---- Hugging Face checkpoints --------------------------------------------------------------
+ * A checkpoint folder holds config.json and model.safetensors (or shards
+ * with model.safetensors.index.json).  braid derives a spec from
+ * config.json (one mapping per model_type) and binds the tensors by name.
+ */
+typedef struct br_load_options {
+    const char *spec_path; /* run the weights under this spec (NULL: the derived one) */
+    int init_missing;      /* random values for tensors the checkpoint lacks (edited specs) */
+    uint64_t seed;         /* for those random values */
+} br_load_options;
+
+typedef struct br_load_report {
+    int tensors_filled;     /* braid tensors read from the checkpoint */
+    int tensors_random;     /* braid tensors given random values (init_missing) */
+    int tensors_unused;     /* checkpoint tensors nothing read */
+    char first_random[160]; /* an example of each, for messages */
+    char first_unused[160];
+} br_load_report;
+
+/* Loads the checkpoint folder `dir`; opts and report may be NULL.  Bad
+ * input (missing or truncated files, lying headers, wrong shapes, missing
+ * tensors, unknown model_type) fails with a message naming the file and
+ * tensor.  *out is owned by the caller (br_model_free). */
+br_status br_model_load(const char *dir, const br_load_options *opts, br_model **out, br_load_report *report,
+                        br_error *err);
+/* The YAML spec braid derives from dir/config.json; *yaml is malloc'd. */
+br_status br_checkpoint_spec(const char *dir, char **yaml, br_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -201,24 +201,29 @@ br_status br_fields_parse(const br_field *fields, const br_ynode *map, const cha
     return BR_OK;
 }
 
-void br_emit_double(FILE *out, double v) {
+void br_fmt_double(char *buf, size_t cap, double v) {
     if (isinf(v)) {
-        fputs(v > 0 ? ".inf" : "-.inf", out);
+        snprintf(buf, cap, "%s", v > 0 ? ".inf" : "-.inf");
         return;
     }
-    char buf[64];
+    char tmp[64];
     for (int digits = 6; digits <= 17; digits++) { /* shortest text that reads back exactly */
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v) break;
+        snprintf(tmp, sizeof tmp, "%.*g", digits, v);
+        if (strtod(tmp, NULL) == v) break;
     }
-    if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
-    /* YAML 1.1 readers need a dot before the exponent: 1e-05 -> 1.0e-05 */
-    char *e = strchr(buf, 'e');
-    if (e && !memchr(buf, '.', (size_t)(e - buf))) {
+    char *e = strchr(tmp, 'e');
+    if (!strpbrk(tmp, ".en")) strcat(tmp, ".0");
+    else if (e && !memchr(tmp, '.', (size_t)(e - tmp))) { /* YAML 1.1 wants 1.0e-05, not 1e-05 */
         char tail[32];
         snprintf(tail, sizeof tail, "%s", e);
-        snprintf(e, sizeof buf - (size_t)(e - buf), ".0%s", tail);
+        snprintf(e, sizeof tmp - (size_t)(e - tmp), ".0%s", tail);
     }
+    snprintf(buf, cap, "%s", tmp);
+}
+
+void br_emit_double(FILE *out, double v) {
+    char buf[64];
+    br_fmt_double(buf, sizeof buf, v);
     fputs(buf, out);
 }
 

@@ -68,7 +68,8 @@ int br_yscalar_is_none(const br_ynode *node);
 /* The candidate closest to `word` by edit distance, or NULL if none is close. */
 const char *br_closest_word(const char *word, const char *const *candidates);
 
-/* Writes a double the way YAML and Python read it back exactly (.inf, 1e-05). */
+/* Writes a double the way YAML and Python read it back exactly (.inf, 1.0e-05). */
 void br_emit_double(FILE *out, double v);
+void br_fmt_double(char *buf, size_t cap, double v);
 
 #endif /* BR_GRAPH_FIELDS_H */

@@ -24,6 +24,15 @@ static br_status declare_norm(br_weights *w, const char *prefix, const br_norm_d
     return BR_OK;
 }
 
+/* A unit's pre-norm is its own ("layers.L.U.norm."), except that a unit of
+ * one shared block shares the block's pre-norm too ("shared.B.pre_norm."),
+ * as Zamba's shared transformer does. */
+static void unit_norm_prefix(const br_spec *spec, const br_plan_unit *pu, char *buf, size_t cap) {
+    const br_block_def *b = &spec->blocks[pu->def->blocks[0]];
+    if (pu->def->n_blocks == 1 && b->shared) snprintf(buf, cap, "shared.%s.pre_norm.", b->name);
+    else snprintf(buf, cap, "%snorm.", pu->prefix);
+}
+
 static br_status new_instance(br_plan *plan, const br_spec *spec, int bi, const char *prefix, br_block_inst **out,
                               br_error *err) {
     const br_block_def *def = &spec->blocks[bi];
@@ -108,10 +117,12 @@ static br_status build(const br_spec *spec, br_plan *plan, br_error *err) {
             pu->def = &L->units[u];
             pu->width = pu->def->input == BR_INPUT_CONCAT_EMBEDDING ? 2 * D : D;
             plan->uses_embedding |= pu->def->input == BR_INPUT_CONCAT_EMBEDDING;
-            snprintf(pu->prefix, sizeof pu->prefix, "layers.%d.%d.", l, u);
-            char norm_prefix[128];
-            snprintf(norm_prefix, sizeof norm_prefix, "%snorm.", pu->prefix);
-            st = declare_norm(&plan->weights, norm_prefix, &pu->def->norm, pu->width, err);
+            snprintf(pu->prefix, sizeof pu->prefix, "layers.%d.%d.", L->origin, u);
+            char norm_prefix[128], norm_weight[160];
+            unit_norm_prefix(spec, pu, norm_prefix, sizeof norm_prefix);
+            snprintf(norm_weight, sizeof norm_weight, "%sweight", norm_prefix);
+            if (!br_weights_find(&plan->weights, norm_weight)) /* a shared pre-norm is declared once */
+                st = declare_norm(&plan->weights, norm_prefix, &pu->def->norm, pu->width, err);
             for (int b = 0; b < pu->def->n_blocks && st == BR_OK; b++) {
                 int bi = pu->def->blocks[b];
                 const br_block_def *def = &spec->blocks[bi];
@@ -177,7 +188,7 @@ br_status br_plan_bind(br_plan *plan, br_error *err) {
     for (int k = 0; k < plan->n_units; k++) {
         br_plan_unit *pu = &plan->units[k];
         char norm_prefix[128];
-        snprintf(norm_prefix, sizeof norm_prefix, "%snorm.", pu->prefix);
+        unit_norm_prefix(spec, pu, norm_prefix, sizeof norm_prefix);
         BR_TRY(bind_norm(plan, norm_prefix, &pu->def->norm, pu->width, &pu->norm_w, &pu->norm_b, err));
         const br_adapter_def *ad = &pu->def->adapters;
         br_site *site = &pu->sites[0];

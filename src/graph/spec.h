@@ -17,6 +17,7 @@
  *
  * where e is the scaled token embedding.  A unit may carry per-invocation
  * LoRA adapters on named linear maps of its block (Zamba2's shared blocks).
+ * A unit of a single shared block shares the block's pre-norm as well.
  * The YAML grammar is documented in docs/spec.md; the reader is
  * spec_read.c, the checks spec_check.c.
  */
@@ -91,6 +92,7 @@ typedef struct br_unit_def {
 } br_unit_def;
 
 typedef struct br_layer_def {
+    int origin; /* index in the expanded pattern before `drop:`; names its tensors */
     int n_units;
     br_unit_def units[BR_MAX_UNITS];
     char symbol[BR_NAME_MAX]; /* the pattern symbol or layer name it came from, for tables */

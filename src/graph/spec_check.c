@@ -47,6 +47,24 @@ static br_status check_flow(const br_spec *spec, int li, br_error *err) {
     return BR_OK;
 }
 
+/* A shared block's pre-norm is shared too, so every unit of it must use the same norm. */
+static br_status note_shared_norm(const br_spec *spec, const br_unit_def *U, int li, const br_unit_def **first,
+                                  br_error *err) {
+    const br_block_def *b = &spec->blocks[U->blocks[0]];
+    if (U->n_blocks != 1 || !b->shared) return BR_OK;
+    const br_unit_def *f = first[U->blocks[0]];
+    if (!f) {
+        first[U->blocks[0]] = U;
+        return BR_OK;
+    }
+    if (f->norm.kind != U->norm.kind || f->norm.eps != U->norm.eps || f->norm.bias != U->norm.bias ||
+        f->norm.unit_offset != U->norm.unit_offset)
+        return fail_at_block(err, b, "shared block used with two different pre-norms: ", "its pre-norm is shared with "
+                             "it, so every unit of it needs the same norm settings");
+    (void)li;
+    return BR_OK;
+}
+
 static br_status note_width(br_spec *spec, int bi, int width, int li, br_error *err) {
     br_block_def *b = &spec->blocks[bi];
     if (b->uses && b->in_dim != width) {
@@ -77,6 +95,8 @@ br_status br_spec_check(br_spec *spec, br_error *err) {
         spec->blocks[i].uses = 0;
         spec->blocks[i].in_dim = 0;
     }
+    const br_unit_def *first[spec->n_blocks > 0 ? spec->n_blocks : 1];
+    for (int i = 0; i < spec->n_blocks; i++) first[i] = NULL;
     for (int li = 0; li < spec->n_layers; li++) {
         BR_TRY(check_flow(spec, li, err));
         const br_layer_def *L = &spec->layers[li];
@@ -84,6 +104,7 @@ br_status br_spec_check(br_spec *spec, br_error *err) {
             const br_unit_def *U = &L->units[u];
             int width = U->input == BR_INPUT_CONCAT_EMBEDDING ? 2 * spec->d_model : spec->d_model;
             for (int b = 0; b < U->n_blocks; b++) BR_TRY(note_width(spec, U->blocks[b], width, li, err));
+            BR_TRY(note_shared_norm(spec, U, li, first, err));
         }
     }
     const br_unit_def *last = &spec->layers[spec->n_layers - 1].units[spec->layers[spec->n_layers - 1].n_units - 1];

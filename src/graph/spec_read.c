@@ -164,6 +164,9 @@ static br_status read_model(br_spec *spec, const br_ynode *m, br_error *err) {
 static br_status read_block(br_block_def *b, const br_ynode *key, const br_ynode *node, br_error *err) {
     char what[128];
     BR_TRY(read_name(key, "blocks", b->name, err));
+    if (strcmp(b->name, "norm") == 0 || strcmp(b->name, "adapters") == 0 || strchr(b->name, '.'))
+        return br_yfail(err, BR_ERR_SPEC, key, "blocks: '%s' is reserved (names may not be 'norm' or 'adapters', "
+                        "nor contain '.')", b->name);
     snprintf(what, sizeof what, "block '%s'", b->name);
     set_mark(&b->mark, key);
     b->in_scale = b->out_scale = 1.0;
@@ -298,7 +301,9 @@ static br_status push_layer(layer_list *l, const br_layer_def *d, const br_ynode
         l->items = p;
         l->cap = cap;
     }
-    l->items[l->n++] = *d;
+    l->items[l->n] = *d;
+    l->items[l->n].origin = l->n;
+    l->n++;
     return BR_OK;
 }
 
@@ -402,6 +407,7 @@ static br_status apply_overrides(br_spec *spec, const br_ynode *symbols, const b
         int idx;
         BR_TRY(read_int(ov->keys[i], "overrides: layer index", 0, l->n - 1, &idx, err));
         BR_TRY(read_layer(spec, symbols, ov->items[i], 0, &l->items[idx], err));
+        l->items[idx].origin = idx;
     }
     return BR_OK;
 }

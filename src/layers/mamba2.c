@@ -28,7 +28,7 @@ enum { M2_NORM_GATED, M2_NORM_NONE };
 
 typedef struct mamba2_cfg {
     int heads, head_dim, d_state, groups, d_conv, expand;
-    int conv_bias, proj_bias;
+    int conv_bias, in_bias, out_bias;
     int norm, norm_before_gate, norm_groups;
     double norm_eps, dt_min, dt_max;
     int chunk;
@@ -43,7 +43,8 @@ static const br_field mamba2_fields[] = {
     {"d_conv", BR_FIELD_INT, offsetof(mamba2_cfg, d_conv), 4, 1, 16, NULL, 0, "convolution kernel K"},
     {"expand", BR_FIELD_INT, offsetof(mamba2_cfg, expand), 2, 1, 64, NULL, 0, "inner width over d_model (when heads: 0)"},
     {"conv_bias", BR_FIELD_BOOL, offsetof(mamba2_cfg, conv_bias), 1, 0, 0, NULL, 0, "bias on the convolution"},
-    {"proj_bias", BR_FIELD_BOOL, offsetof(mamba2_cfg, proj_bias), 0, 0, 0, NULL, 0, "biases on in_proj and out_proj"},
+    {"in_bias", BR_FIELD_BOOL, offsetof(mamba2_cfg, in_bias), 0, 0, 0, NULL, 0, "bias on in_proj"},
+    {"out_bias", BR_FIELD_BOOL, offsetof(mamba2_cfg, out_bias), 0, 0, 0, NULL, 0, "bias on out_proj"},
     {"norm", BR_FIELD_ENUM, offsetof(mamba2_cfg, norm), M2_NORM_GATED, 0, 0, m2_norm_names, 0, "gated RMSNorm or plain gate"},
     {"norm_before_gate", BR_FIELD_BOOL, offsetof(mamba2_cfg, norm_before_gate), 0, 0, 0, NULL, 0, "rms(y)*silu(z) order"},
     {"norm_groups", BR_FIELD_INT, offsetof(mamba2_cfg, norm_groups), 0, 0, 1 << 16, NULL, 0, "norm groups (0: = groups)"},
@@ -90,14 +91,14 @@ static br_status m2_params(const void *cfg, const br_block_dims *d, br_param_sin
     const mamba2_cfg *c = cfg;
     const int H = c->heads, K = c->d_conv, cd = conv_dim(c);
     const float bound = 1.0f / sqrtf((float)K);
-    BR_TRY(br_lin_declare(s, "in_proj", proj_dim(c), d->d_model, c->proj_bias, err));
+    BR_TRY(br_lin_declare(s, "in_proj", proj_dim(c), d->d_model, c->in_bias, err));
     BR_TRY(br_param2(s, "conv1d.weight", cd, K, (br_init){BR_INIT_UNIFORM, -bound, bound}, err));
     if (c->conv_bias) BR_TRY(br_param1(s, "conv1d.bias", cd, (br_init){BR_INIT_UNIFORM, -bound, bound}, err));
     BR_TRY(br_param1(s, "dt_bias", H, (br_init){BR_INIT_DT_BIAS, 1e-3f, 0.1f}, err));
     BR_TRY(br_param1(s, "A_log", H, (br_init){BR_INIT_LOG_UNIFORM, 1.0f, 16.0f}, err));
     BR_TRY(br_param1(s, "D", H, (br_init){BR_INIT_CONST, 1.0f, 0}, err));
     if (c->norm == M2_NORM_GATED) BR_TRY(br_param1(s, "norm.weight", inner(c), (br_init){BR_INIT_CONST, 1.0f, 0}, err));
-    return br_lin_declare(s, "out_proj", d->d_model, inner(c), c->proj_bias, err);
+    return br_lin_declare(s, "out_proj", d->d_model, inner(c), c->out_bias, err);
 }
 
 static int m2_linear_shape(const void *cfg, const br_block_dims *d, const char *name, int *out, int *in) {
@@ -121,8 +122,8 @@ static void m2_unbind(void *bound) {
 
 static br_status m2_bind_w(const mamba2_cfg *c, const br_block_dims *d, const br_wscope *sc, mamba2_w *w, br_error *err) {
     const int H = c->heads, cd = conv_dim(c);
-    BR_TRY(br_lin_bind(sc, "in_proj", proj_dim(c), d->d_model, c->proj_bias, &w->in_proj, err));
-    BR_TRY(br_lin_bind(sc, "out_proj", d->d_model, inner(c), c->proj_bias, &w->out_proj, err));
+    BR_TRY(br_lin_bind(sc, "in_proj", proj_dim(c), d->d_model, c->in_bias, &w->in_proj, err));
+    BR_TRY(br_lin_bind(sc, "out_proj", d->d_model, inner(c), c->out_bias, &w->out_proj, err));
     BR_TRY(br_wscope_get(sc, "conv1d.weight", 2, (int64_t[]){cd, c->d_conv}, &w->conv_w, err));
     if (c->conv_bias) BR_TRY(br_wscope_get(sc, "conv1d.bias", 1, (int64_t[]){cd}, &w->conv_b, err));
     BR_TRY(br_wscope_get(sc, "dt_bias", 1, (int64_t[]){H}, &w->dt_bias, err));

@@ -1,0 +1,222 @@
+/*
+ * hf_fill.c - copying checkpoint tensors into braid tensors, and the
+ * mappers shared by families (linear maps, Mamba-2 mixers, attention,
+ * gated MLPs).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/dtype.h"
+#include "base/error.h"
+#include "checkpoint/family.h"
+
+br_status br_pname_parse(const char *name, br_pname *out, br_error *err) {
+    memset(out, 0, sizeof *out);
+    out->layer = out->unit = -1;
+    if (strcmp(name, "embed.weight") == 0) return out->kind = BR_PN_EMBED, BR_OK;
+    if (strcmp(name, "lm_head.weight") == 0) return out->kind = BR_PN_LM_HEAD, BR_OK;
+    if (strncmp(name, "final_norm.", 11) == 0) {
+        out->kind = BR_PN_FINAL_NORM;
+        snprintf(out->rest, sizeof out->rest, "%s", name + 11);
+        return BR_OK;
+    }
+    int used = 0;
+    if (sscanf(name, "layers.%d.%d.%n", &out->layer, &out->unit, &used) == 2 && used > 0) {
+        const char *tail = name + used;
+        if (strncmp(tail, "norm.", 5) == 0) {
+            out->kind = BR_PN_UNIT_NORM;
+            snprintf(out->rest, sizeof out->rest, "%s", tail + 5);
+            return BR_OK;
+        }
+        int adapter = strncmp(tail, "adapters.", 9) == 0;
+        if (adapter) tail += 9;
+        const char *dot = strchr(tail, '.');
+        if (!dot || dot - tail >= (long)sizeof out->block) goto bad;
+        snprintf(out->block, sizeof out->block, "%.*s", (int)(dot - tail), tail);
+        snprintf(out->rest, sizeof out->rest, "%s", dot + 1);
+        out->kind = adapter ? BR_PN_ADAPTER : BR_PN_BLOCK;
+        return BR_OK;
+    }
+    if (strncmp(name, "shared.", 7) == 0) {
+        const char *tail = name + 7, *dot = strchr(tail, '.');
+        if (!dot || dot - tail >= (long)sizeof out->block) goto bad;
+        snprintf(out->block, sizeof out->block, "%.*s", (int)(dot - tail), tail);
+        snprintf(out->rest, sizeof out->rest, "%s", dot + 1);
+        out->kind = BR_PN_SHARED;
+        return BR_OK;
+    }
+bad:
+    return BR_FAIL(err, BR_ERR_INVALID_ARG, "cannot parse braid tensor name '%s'", name);
+}
+
+static const br_st_tensor *lookup(br_hf_ctx *ctx, const br_param *p, const char *name, int ndim, const int64_t *shape,
+                                  br_error *err) {
+    const br_st_tensor *t = br_st_find(ctx->st, name);
+    if (!t) {
+        ctx->missing = 1;
+        BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint has no tensor '%s' (needed for braid tensor '%s')", name, p->name);
+        return NULL;
+    }
+    int same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
+    if (!same) {
+        char want[96], got[96];
+        br_shape_str(ndim, shape, want, sizeof want);
+        br_shape_str(t->ndim, t->shape, got, sizeof got);
+        BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s' (in %s): expected shape %s, found %s", name, t->file,
+                want, got);
+        return NULL;
+    }
+    br_dtype dt;
+    if (!br_st_to_br_dtype(t->dtype, &dt)) {
+        BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s' (in %s) has dtype %s; braid reads F32, BF16 and F16",
+                name, t->file, br_st_dtype_name(t->dtype));
+        return NULL;
+    }
+    ctx->used[t - br_st_at(ctx->st, 0)] = 1;
+    return t;
+}
+
+br_status br_hf_put(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *name, int ndim, const int64_t *shape,
+                    br_error *err) {
+    const br_st_tensor *t = lookup(ctx, p, name, ndim, shape, err);
+    if (!t) return err ? err->status : BR_ERR_CHECKPOINT;
+    int64_t n = (int64_t)br_st_numel(t);
+    if (offset < 0 || offset + n > p->numel)
+        return BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s' (%lld elements) does not fit braid tensor '%s' "
+                       "(%lld elements) at offset %lld", name, (long long)n, p->name, (long long)p->numel,
+                       (long long)offset);
+    return br_st_read_f32(t, p->data + offset, err);
+}
+
+br_status br_hf_put_rows(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *name, int ndim,
+                         const int64_t *shape, int64_t src_row0, int64_t step, int64_t n_rows, int64_t row_len,
+                         br_error *err) {
+    const br_st_tensor *t = lookup(ctx, p, name, ndim, shape, err);
+    if (!t) return err ? err->status : BR_ERR_CHECKPOINT;
+    int64_t total = (int64_t)br_st_numel(t), last = src_row0 + (n_rows - 1) * step;
+    if (offset + n_rows * row_len > p->numel || (last + 1) * row_len > total)
+        return BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s': row selection out of range for '%s'", name,
+                       p->name);
+    float *tmp = br_malloc((size_t)total * sizeof(float), err);
+    if (!tmp) return BR_ERR_NOMEM;
+    br_status st = br_st_read_f32(t, tmp, err);
+    for (int64_t r = 0; r < n_rows && st == BR_OK; r++)
+        memcpy(p->data + offset + r * row_len, tmp + (src_row0 + r * step) * row_len, (size_t)row_len * sizeof(float));
+    free(tmp);
+    return st;
+}
+
+br_status br_hf_put_same(br_hf_ctx *ctx, br_param *p, const char *name, br_error *err) {
+    return br_hf_put(ctx, p, 0, name, p->ndim, p->shape, err);
+}
+
+br_status br_hf_put_as(br_hf_ctx *ctx, br_param *p, const char *name, int ndim, const int64_t *shape, br_error *err) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    if (n != p->numel)
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "mapping bug: '%s' as %lld elements for '%s' of %lld", name,
+                       (long long)n, p->name, (long long)p->numel);
+    return br_hf_put(ctx, p, 0, name, ndim, shape, err);
+}
+
+br_status br_hf_unmapped(br_hf_ctx *ctx, const br_param *p, br_error *err) {
+    ctx->missing = 1;
+    return BR_FAIL(err, BR_ERR_CHECKPOINT, "no checkpoint tensor corresponds to braid tensor '%s'", p->name);
+}
+
+static br_status put_prefixed(br_hf_ctx *ctx, br_param *p, const char *prefix, const char *rest, br_error *err) {
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", prefix, rest);
+    return br_hf_put_same(ctx, p, name, err);
+}
+
+br_status br_hf_fill_linear_like(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, br_error *err) {
+    return put_prefixed(ctx, p, prefix, rest, err);
+}
+
+br_status br_hf_fill_mamba2(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, br_error *err) {
+    if (strcmp(rest, "conv1d.weight") == 0) { /* [C, 1, K] in the checkpoint */
+        char name[256];
+        snprintf(name, sizeof name, "%sconv1d.weight", prefix);
+        return br_hf_put_as(ctx, p, name, 3, (int64_t[]){p->shape[0], 1, p->shape[1]}, err);
+    }
+    return put_prefixed(ctx, p, prefix, rest, err);
+}
+
+br_status br_hf_fill_attention(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, br_error *err) {
+    return put_prefixed(ctx, p, prefix, rest, err);
+}
+
+br_status br_hf_fill_gated_mlp(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, const char *gate,
+                               const char *up, const char *down, br_error *err) {
+    char name[256];
+    if (strcmp(rest, "gate_up_proj.weight") == 0) { /* [2F, in] = [gate; up] */
+        const int64_t F = p->shape[0] / 2, in = p->shape[1];
+        snprintf(name, sizeof name, "%s%s.weight", prefix, gate);
+        BR_TRY(br_hf_put(ctx, p, 0, name, 2, (int64_t[]){F, in}, err));
+        snprintf(name, sizeof name, "%s%s.weight", prefix, up);
+        return br_hf_put(ctx, p, F * in, name, 2, (int64_t[]){F, in}, err);
+    }
+    if (strcmp(rest, "gate_up_proj.bias") == 0) {
+        const int64_t F = p->shape[0] / 2;
+        snprintf(name, sizeof name, "%s%s.bias", prefix, gate);
+        BR_TRY(br_hf_put(ctx, p, 0, name, 1, (int64_t[]){F}, err));
+        snprintf(name, sizeof name, "%s%s.bias", prefix, up);
+        return br_hf_put(ctx, p, F, name, 1, (int64_t[]){F}, err);
+    }
+    if (strncmp(rest, "down_proj.", 10) == 0) {
+        snprintf(name, sizeof name, "%s%s.%s", prefix, down, rest + 10);
+        return br_hf_put_same(ctx, p, name, err);
+    }
+    if (strncmp(rest, "up_proj.", 8) == 0) {
+        snprintf(name, sizeof name, "%s%s.%s", prefix, up, rest + 8);
+        return br_hf_put_same(ctx, p, name, err);
+    }
+    return br_hf_unmapped(ctx, p, err);
+}
+
+br_status br_hf_fill_mamba1(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, br_error *err) {
+    char name[256];
+    if (strcmp(rest, "conv1d.weight") == 0) {
+        snprintf(name, sizeof name, "%sconv1d.weight", prefix);
+        return br_hf_put_as(ctx, p, name, 3, (int64_t[]){p->shape[0], 1, p->shape[1]}, err);
+    }
+    if (strcmp(rest, "x_proj.weight") == 0 || strcmp(rest, "dt_proj.weight") == 0) { /* braid [1, out, in] */
+        if (p->shape[0] != 1) return br_hf_unmapped(ctx, p, err);
+        snprintf(name, sizeof name, "%s%s", prefix, rest);
+        return br_hf_put_as(ctx, p, name, 2, (int64_t[]){p->shape[1], p->shape[2]}, err);
+    }
+    static const char *const renames[][2] = {
+        {"dt_norm.weight", "dt_layernorm.weight"}, {"b_norm.weight", "b_layernorm.weight"},
+        {"c_norm.weight", "c_layernorm.weight"},
+    };
+    for (size_t i = 0; i < sizeof renames / sizeof renames[0]; i++)
+        if (strcmp(rest, renames[i][0]) == 0) rest = renames[i][1];
+    snprintf(name, sizeof name, "%s%s", prefix, rest);
+    return br_hf_put_same(ctx, p, name, err);
+}
+
+br_status br_hf_fill_experts(br_hf_ctx *ctx, br_param *p, const char *rest, const char *expert_fmt, const char *gate,
+                             const char *up, const char *down, br_error *err) {
+    char prefix[224], name[288];
+    const int64_t E = p->shape[0], rows = p->shape[1], cols = p->shape[2];
+    int gated = strcmp(rest, "gate_up_proj") == 0;
+    const char *single = strcmp(rest, "up_proj") == 0 ? up : strcmp(rest, "down_proj") == 0 ? down : NULL;
+    if (!gated && !single) return br_hf_unmapped(ctx, p, err);
+    for (int64_t e = 0; e < E; e++) {
+        snprintf(prefix, sizeof prefix, expert_fmt, (int)e);
+        int64_t base = e * rows * cols;
+        if (gated) { /* [2F, in] = [gate; up] */
+            snprintf(name, sizeof name, "%s%s.weight", prefix, gate);
+            BR_TRY(br_hf_put(ctx, p, base, name, 2, (int64_t[]){rows / 2, cols}, err));
+            snprintf(name, sizeof name, "%s%s.weight", prefix, up);
+            BR_TRY(br_hf_put(ctx, p, base + rows / 2 * cols, name, 2, (int64_t[]){rows / 2, cols}, err));
+        } else {
+            snprintf(name, sizeof name, "%s%s.weight", prefix, single);
+            BR_TRY(br_hf_put(ctx, p, base, name, 2, (int64_t[]){rows, cols}, err));
+        }
+    }
+    return BR_OK;
+}

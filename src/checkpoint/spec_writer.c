@@ -1,0 +1,112 @@
+/*
+ * spec_writer.c - YAML helpers for derived specs.
+ */
+#include "checkpoint/spec_writer.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "graph/fields.h"
+
+const char *br_sw_num(double v, char buf[40]) {
+    br_fmt_double(buf, 40, v);
+    return buf;
+}
+
+const char *br_sw_f(double v) {
+    static char bufs[8][40];
+    static int k;
+    k = (k + 1) % 8;
+    return br_sw_num(v, bufs[k]);
+}
+
+void br_sw_header(br_strbuf *sb, const br_hf_config *cfg, const br_sw_model *m) {
+    const char *src = NULL;
+    br_hf_str(cfg, "_name_or_path", NULL, &src, NULL);
+    if (!src || !*src) br_hf_str(cfg, "model_type", "model", &src, NULL);
+    const char *base = strrchr(src, '/');
+    base = base && base[1] ? base + 1 : src;
+    char name[64];
+    size_t n = 0;
+    for (const char *c = base; *c && n + 1 < sizeof name; c++)
+        name[n++] = (isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.') ? *c : '-';
+    name[n] = '\0';
+    br_strbuf_printf(sb, "name: %s\nmodel:\n  d_model: %lld\n  vocab_size: %lld\n  tie_embeddings: %s\n  context: %lld\n",
+                     name[0] ? name : "model", m->d_model, m->vocab_size, m->tie_embeddings ? "true" : "false",
+                     m->context);
+    br_strbuf_printf(sb, "  norm: {type: rmsnorm, eps: %s}\n", br_sw_f(m->norm_eps));
+    if (m->embedding_scale != 1.0) br_strbuf_printf(sb, "  embedding_scale: %s\n", br_sw_f(m->embedding_scale));
+    if (m->logit_scale != 1.0) br_strbuf_printf(sb, "  logit_scale: %s\n", br_sw_f(m->logit_scale));
+    if (m->residual_scale != 1.0) br_strbuf_printf(sb, "  residual_scale: %s\n", br_sw_f(m->residual_scale));
+}
+
+br_status br_sw_act(const br_hf_config *cfg, const char *key, const char *def, const char **out, br_error *err) {
+    static const char *const map[][2] = {
+        {"silu", "silu"}, {"swish", "silu"}, {"gelu", "gelu"}, {"gelu_pytorch_tanh", "gelu_tanh"},
+        {"gelu_new", "gelu_tanh"}, {"relu", "relu"}, {"relu2", "relu2"},
+    };
+    const char *v;
+    BR_TRY(br_hf_str(cfg, key, def, &v, err));
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(v, map[i][0]) == 0) return *out = map[i][1], BR_OK;
+    return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: '%s' = '%s' is not an activation braid implements (silu, gelu, "
+                   "gelu_pytorch_tanh, relu, relu2)", cfg->path, key, v);
+}
+
+br_status br_sw_dt_limit(const br_hf_config *cfg, double lim[2], br_error *err) {
+    lim[0] = 0.0;
+    lim[1] = INFINITY;
+    int got = 0;
+    double v[2];
+    BR_TRY(br_hf_float_list(cfg, "time_step_limit", 2, v, &got, err));
+    if (got == 2) lim[0] = v[0], lim[1] = v[1];
+    else if (got) return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: 'time_step_limit' needs two numbers", cfg->path);
+    return BR_OK;
+}
+
+static br_status rope_number(const br_hf_config *cfg, json_t *params, const char *key, double *out, int *found,
+                             br_error *err) {
+    json_t *v = params ? json_object_get(params, key) : NULL;
+    double d;
+    if (v && !json_is_null(v)) {
+        if (!br_json_number(v, &d))
+            return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: rope_parameters.%s must be a number", cfg->path, key);
+        *out = d;
+        *found = 1;
+        return BR_OK;
+    }
+    if (br_hf_has(cfg, key)) {
+        BR_TRY(br_hf_float(cfg, key, 0, out, err));
+        *found = 1;
+    }
+    return BR_OK;
+}
+
+br_status br_sw_rope(const br_hf_config *cfg, double def_theta, double def_fraction, double *theta, double *fraction,
+                     br_error *err) {
+    json_t *params = br_hf_get(cfg, "rope_parameters");
+    if (!params) params = br_hf_get(cfg, "rope_scaling");
+    if (params && !json_is_object(params))
+        return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: rope_parameters must be an object", cfg->path);
+    const char *type = NULL;
+    json_t *t = params ? json_object_get(params, "rope_type") : NULL;
+    if (!t && params) t = json_object_get(params, "type");
+    if (t && json_is_string(t)) type = json_string_value(t);
+    if (type && strcmp(type, "default") != 0)
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: RoPE scaling '%s' is not supported (braid implements plain RoPE)",
+                       cfg->path, type);
+    int found = 0;
+    *theta = def_theta;
+    *fraction = def_fraction;
+    BR_TRY(rope_number(cfg, params, "rope_theta", theta, &found, err));
+    found = 0;
+    BR_TRY(rope_number(cfg, params, "partial_rotary_factor", fraction, &found, err));
+    if (!(*theta > 0) || !(*fraction > 0 && *fraction <= 1))
+        return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: rope_theta %g / partial_rotary_factor %g out of range", cfg->path,
+                       *theta, *fraction);
+    return BR_OK;
+}

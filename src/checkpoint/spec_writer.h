@@ -1,0 +1,39 @@
+/*
+ * spec_writer.h - small helpers the family mappings use to write YAML specs:
+ * the model header, numbers that read back exactly, and a safe spec name.
+ */
+#ifndef BR_CHECKPOINT_SPEC_WRITER_H
+#define BR_CHECKPOINT_SPEC_WRITER_H
+
+#include "base/strbuf.h"
+#include "checkpoint/hf_config.h"
+
+typedef struct br_sw_model {
+    long long d_model, vocab_size, context;
+    int tie_embeddings;
+    double norm_eps;
+    double embedding_scale, logit_scale, residual_scale; /* 1.0 = omitted */
+} br_sw_model;
+
+/* "name: ..." (from _name_or_path or model_type) and the model: mapping. */
+void br_sw_header(br_strbuf *sb, const br_hf_config *cfg, const br_sw_model *m);
+/* A number as YAML that reads back to the same double (.inf, 1.0e-05). */
+const char *br_sw_num(double v, char buf[40]);
+/* Shorthand: a number formatted into a rotating static buffer (for one printf). */
+const char *br_sw_f(double v);
+
+/* Reads the "activation" of a family and maps it to braid's name; fails
+ * for activations braid does not implement. */
+br_status br_sw_act(const br_hf_config *cfg, const char *key, const char *def, const char **out, br_error *err);
+
+/* time_step_limit as [lo, hi] (default [0, inf]). */
+br_status br_sw_dt_limit(const br_hf_config *cfg, double lim[2], br_error *err);
+
+/* RoPE settings: theta from rope_parameters.rope_theta, else rope_theta,
+ * else def_theta; the rotated fraction from partial_rotary_factor (in
+ * rope_parameters or at the top level), else def_fraction.  Scaled RoPE
+ * variants (rope_type other than "default") are refused. */
+br_status br_sw_rope(const br_hf_config *cfg, double def_theta, double def_fraction, double *theta, double *fraction,
+                     br_error *err);
+
+#endif /* BR_CHECKPOINT_SPEC_WRITER_H */
