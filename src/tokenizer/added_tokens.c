@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/bpe.h"
 #include "tokenizer/tkjson.h"
 #include "tokenizer/unicode.h"
 
@@ -99,7 +100,7 @@ static br_status parse_token(const json_t *t, const char *where, tk_added_vocab 
     long long id;
     const char *content;
     size_t len;
-    BR_TRY(tk_json_int(t, "id", -1, 0, INT32_MAX - 1, where, &id, err));
+    BR_TRY(tk_json_int(t, "id", -1, 0, TK_MAX_ID - 1, where, &id, err));
     BR_TRY(tk_json_string(t, "content", where, &content, &len, err));
     out->id = (int32_t)id;
     out->len = len;

@@ -108,18 +108,14 @@ static br_status parse_into(tk_bpe *m, const json_t *model, br_error *err) {
     const json_t *vocab = json_object_get(model, "vocab");
     if (!json_is_object(vocab))
         return BR_FAIL(err, BR_ERR_TOKENIZER, "model.vocab: expected an object, found %s", tk_json_kind(vocab));
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)vocab, key, val) {
-        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= INT32_MAX)
-            return BR_FAIL(err, BR_ERR_TOKENIZER, "model.vocab[\"%.100s\"]: expected an id in [0, 2^31-1), found %s",
-                           key, tk_json_kind(val));
-    }
-    /* jansson hands out keys without their length; iterate with json_object_iter to get it */
+    /* json_object_iter gives each key's length, so keys with NUL bytes survive */
     for (void *it = json_object_iter((json_t *)vocab); it; it = json_object_iter_next((json_t *)vocab, it)) {
+        const json_t *val = json_object_iter_value(it);
         const char *k = json_object_iter_key(it);
-        size_t klen = json_object_iter_key_len(it);
-        BR_TRY(tk_strmap_put(&m->vocab, k, klen, (int32_t)json_integer_value(json_object_iter_value(it)), NULL, err));
+        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= TK_MAX_ID)
+            return BR_FAIL(err, BR_ERR_TOKENIZER, "model.vocab[\"%.100s\"]: expected an id in [0, %d), found %s", k,
+                           TK_MAX_ID, tk_json_kind(val));
+        BR_TRY(tk_strmap_put(&m->vocab, k, json_object_iter_key_len(it), (int32_t)json_integer_value(val), NULL, err));
     }
     BR_TRY(opt_copy(model, "unk_token", &m->unk, &m->unk_len, err));
     BR_TRY(opt_copy(model, "continuing_subword_prefix", &m->prefix, &m->prefix_len, err));

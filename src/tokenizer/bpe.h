@@ -23,6 +23,9 @@
 #include "tokenizer/buf.h"
 #include "tokenizer/strmap.h"
 
+/* Ids are dense table indices; anything at or above this is rejected at load. */
+#define TK_MAX_ID (1 << 28)
+
 typedef struct tk_bpe tk_bpe;
 
 br_status tk_bpe_parse(const json_t *model, tk_bpe **out, br_error *err);

@@ -1,6 +1,7 @@
 /*
  * pretokenize.c - the pre-tokenizers: ByteLevel, Metaspace, Split, Digits,
- * Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer, Sequence.
+ * Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer, CharDelimiterSplit,
+ * Sequence.
  *
  * Every splitter produces segments {start, end, is_match} that tile the
  * piece, then apply_behavior() keeps / merges them exactly as the library's
@@ -25,7 +26,7 @@ static const char GPT2_PATTERN[] =
 
 typedef enum {
     PT_BYTELEVEL, PT_METASPACE, PT_SPLIT, PT_DIGITS, PT_PUNCTUATION, PT_WHITESPACE, PT_WHITESPACE_SPLIT,
-    PT_BERT, PT_SEQUENCE,
+    PT_BERT, PT_CHAR_DELIMITER, PT_SEQUENCE,
 } pt_kind;
 
 typedef enum { B_ISOLATED, B_REMOVED, B_MERGED_PREV, B_MERGED_NEXT, B_CONTIGUOUS } pt_behavior;
@@ -36,7 +37,7 @@ struct tk_pretok {
     pt_kind kind;
     int add_prefix_space, use_regex; /* ByteLevel */
     tk_regex *regex;                 /* ByteLevel (GPT-2 pattern), Split */
-    uint32_t replacement;            /* Metaspace: the code point, and its UTF-8 */
+    uint32_t replacement;            /* Metaspace / CharDelimiterSplit: the code point, and its UTF-8 */
     char rep[4];
     size_t rep_len;
     pt_prepend prepend;
@@ -151,6 +152,15 @@ static br_status parse_into(tk_pretok *p, const json_t *j, const char *where, br
         p->kind = PT_BERT;
         return BR_OK;
     }
+    if (strcmp(type, "CharDelimiterSplit") == 0) {
+        const char *d;
+        size_t len, i = 0;
+        p->kind = PT_CHAR_DELIMITER;
+        BR_TRY(tk_json_string(j, "delimiter", where, &d, &len, err));
+        if (len == 0 || tk_utf8_valid_prefix(d, len) != len || (p->replacement = tk_utf8_next(d, &i), i != len))
+            return BR_FAIL(err, BR_ERR_TOKENIZER, "%s.delimiter: expected exactly one character, found \"%s\"", where, d);
+        return BR_OK;
+    }
     if (strcmp(type, "Sequence") == 0) {
         p->kind = PT_SEQUENCE;
         const json_t *arr;
@@ -169,7 +179,8 @@ static br_status parse_into(tk_pretok *p, const json_t *j, const char *where, br
     }
     return BR_FAIL(err, BR_ERR_TOKENIZER,
                    "%s.type: unknown pre-tokenizer type \"%s\" (braid handles ByteLevel, Metaspace, Split, Digits, "
-                   "Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer, Sequence)", where, type);
+                   "Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer, CharDelimiterSplit, Sequence)",
+                   where, type);
 }
 
 br_status tk_pretok_parse(const json_t *j, const char *where, tk_pretok **out, br_error *err) {
@@ -392,6 +403,10 @@ static br_status split_piece(const tk_pretok *p, work *w, const char *s, size_t 
         return whitespace(s, len, at_origin, out, err);
     case PT_WHITESPACE_SPLIT:
         BR_TRY(segs_pred(w, is_space, p, s, len, err));
+        apply_behavior(w, B_REMOVED);
+        return emit_segs(w, s, at_origin, out, err);
+    case PT_CHAR_DELIMITER:
+        BR_TRY(segs_pred(w, is_rep, p, s, len, err));
         apply_behavior(w, B_REMOVED);
         return emit_segs(w, s, at_origin, out, err);
     case PT_BERT:
