@@ -257,6 +257,66 @@ static void test_normalizer_probes(void **state) {
     assert_true(ok);
 }
 
+
+/* Concatenated stream pieces of ids[0..n) (then a flush) into buf; returns the length. */
+static size_t stream_all(const br_tokenizer *tok, const int32_t *ids, size_t n, int skip, char *buf, size_t cap,
+                         size_t *pieces_before_flush) {
+    br_detokenizer *d = NULL;
+    br_error err = {0};
+    assert_int_equal(br_detokenizer_new(tok, skip, &d, &err), BR_OK);
+    size_t len = 0;
+    for (size_t i = 0; i <= n; i++) {
+        const char *delta;
+        size_t dn;
+        if (i == n && pieces_before_flush) *pieces_before_flush = len;
+        br_status st = i < n ? br_detokenizer_push(d, ids[i], &delta, &dn, &err) : br_detokenizer_flush(d, &delta, &dn, &err);
+        if (st != BR_OK) print_error("%s\n", err.message);
+        assert_int_equal(st, BR_OK);
+        assert_true(len + dn < cap);
+        memcpy(buf + len, delta, dn);
+        len += dn;
+    }
+    buf[len] = '\0';
+    br_detokenizer_free(d);
+    return len;
+}
+
+/* Byte-fallback runs: held back until a token that is not a byte ends them,
+ * also across skipped special tokens, and repaired by the flush. */
+static void test_stream_byte_runs(void **state) {
+    (void)state;
+    br_tokenizer *tok = NULL;
+    br_error err = {0};
+    assert_int_equal(br_tokenizer_load(br_test_path("tests/data/real/mistralai__Mistral-7B-v0.1/tokenizer.json"), &tok,
+                                       &err), BR_OK);
+    int32_t f0 = br_tokenizer_token_to_id(tok, "<0xF0>"), x9f = br_tokenizer_token_to_id(tok, "<0x9F>");
+    int32_t x98 = br_tokenizer_token_to_id(tok, "<0x98>"), x80 = br_tokenizer_token_to_id(tok, "<0x80>");
+    int32_t x49 = br_tokenizer_token_to_id(tok, "<0x49>"), xb0 = br_tokenizer_token_to_id(tok, "<0xB0>");
+    int32_t a = br_tokenizer_token_to_id(tok, "\xE2\x96\x81" "a"), bos = br_tokenizer_token_to_id(tok, "<s>");
+    assert_true(f0 >= 0 && x9f >= 0 && x98 >= 0 && x80 >= 0 && x49 >= 0 && xb0 >= 0 && a >= 0 && bos == 1);
+    const int32_t emoji[] = {a, f0, x9f, x98, x80, a};
+    const int32_t split[] = {a, x49, bos, xb0, a};  /* with <s> skipped, 49 B0 is one invalid run */
+    const int32_t cut[] = {a, f0, x9f};             /* the stream ends inside a sequence */
+    struct { const int32_t *ids; size_t n; } cases[] = {{emoji, 6}, {split, 5}, {cut, 3}};
+    char buf[256];
+    for (size_t c = 0; c < 3; c++) {
+        for (int skip = 0; skip < 2; skip++) {
+            char *full = NULL;
+            size_t flen = 0, before = 0;
+            assert_int_equal(br_tokenizer_decode(tok, cases[c].ids, cases[c].n, skip, &full, &flen, &err), BR_OK);
+            size_t len = stream_all(tok, cases[c].ids, cases[c].n, skip, buf, sizeof buf, &before);
+            assert_int_equal(len, flen);
+            assert_memory_equal(buf, full, flen);
+            if (c == 2) assert_int_equal(before, 1); /* only "a" before the flush */
+            free(full);
+        }
+    }
+    /* the emoji appears whole, with the token that ends its byte run */
+    assert_int_equal(stream_all(tok, emoji, 6, 0, buf, sizeof buf, NULL), strlen("a\xF0\x9F\x98\x80 a"));
+    assert_string_equal(buf, "a\xF0\x9F\x98\x80 a");
+    br_tokenizer_free(tok);
+}
+
 /* ---- errors ----------------------------------------------------------------- */
 
 /* Writes text to a fresh temporary file; returns its path (caller unlinks and frees). */
@@ -451,6 +511,7 @@ int main(void) {
         cmocka_unit_test(test_synth_metaspace),
         cmocka_unit_test(test_pretokenizer_probes),
         cmocka_unit_test(test_normalizer_probes),
+        cmocka_unit_test(test_stream_byte_runs),
         cmocka_unit_test(test_error_missing_file),
         cmocka_unit_test(test_error_invalid_json),
         cmocka_unit_test(test_error_unknown_model),

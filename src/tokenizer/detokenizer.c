@@ -5,8 +5,9 @@
  * emitted and serve as context, `ids[read..n)` are pending, and `prefix` is
  * the decoded text of the context alone.  After each push the whole window
  * is decoded; if that text is longer than `prefix`, does not end in U+FFFD
- * (an incomplete UTF-8 sequence) and the last id is not a byte-fallback
- * token (a later byte can still turn the run into replacement characters),
+ * (an incomplete UTF-8 sequence) and the last id that decodes to a token is
+ * not a byte-fallback token (a later byte can still turn the whole run into
+ * replacement characters: ByteFallback repairs a run all or nothing),
  * the part past `prefix` is final and is emitted.  The window then restarts
  * at the pending ids just emitted.  Decoding with one token of context keeps
  * decoder effects that depend on position (Strip of the first space,
@@ -22,6 +23,7 @@ struct br_detokenizer {
     int skip_special;
     tk_ids ids;        /* the window: context ids, then pending ids */
     size_t read;       /* ids[0..read) are context */
+    int in_byte_run;   /* the last id that decodes to a token was a byte-fallback token */
     tk_buf prefix;     /* decoded context */
     tk_buf cur;        /* decoded window */
     tk_buf delta;      /* the text handed out by the last call */
@@ -93,7 +95,9 @@ br_status br_detokenizer_push(br_detokenizer *d, int32_t id, const char **delta,
     if (id < 0 || id >= tok->vocab_size)
         return BR_FAIL(err, BR_ERR_RANGE, "detokenizer: token id %d is out of range (vocab size %d)", id, tok->vocab_size);
     BR_TRY(tk_ids_push(&d->ids, id, err));
-    if (tok->byte_fallback_decoder && tok->id_byte[id]) return BR_OK; /* the byte run may go on */
+    /* ids that decode to nothing (skipped specials, unassigned) do not end a byte run */
+    if (tok->id_token[id] && !(d->skip_special && tok->id_special[id])) d->in_byte_run = tok->id_byte[id];
+    if (tok->byte_fallback_decoder && d->in_byte_run) return BR_OK; /* the byte run may go on */
     BR_TRY(decode_window(d, 0, &d->cur, err));
     if (d->cur.len <= d->prefix.len || ends_with_replacement(&d->cur)) return BR_OK;
     BR_TRY(take_delta(d, err));
@@ -118,6 +122,7 @@ br_status br_detokenizer_flush(br_detokenizer *d, const char **delta, size_t *de
     }
     d->ids.n = 0;
     d->read = 0;
+    d->in_byte_run = 0;
     d->prefix.len = 0;
     d->prefix.data[0] = '\0';
     set_out(d, delta, delta_len);
