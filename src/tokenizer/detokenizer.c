@@ -60,11 +60,12 @@ void br_detokenizer_free(br_detokenizer *d) {
     free(d);
 }
 
-static br_status decode_window(br_detokenizer *d, size_t from, tk_buf *out, br_error *err) {
+/* out = the decoded text of the whole window. */
+static br_status decode_window(br_detokenizer *d, tk_buf *out, br_error *err) {
     out->len = 0;
     BR_TRY(tk_buf_reserve(out, 0, err));
     out->data[0] = '\0';
-    return tk_decode_ids(d->tok, &d->rx, d->ids.v + from, d->ids.n - from, d->skip_special, &d->a, &d->b, out, err);
+    return tk_decode_ids(d->tok, &d->rx, d->ids.v, d->ids.n, d->skip_special, &d->a, &d->b, out, err);
 }
 
 static int ends_with_replacement(const tk_buf *b) {
@@ -98,7 +99,7 @@ br_status br_detokenizer_push(br_detokenizer *d, int32_t id, const char **delta,
     /* ids that decode to nothing (skipped specials, unassigned) do not end a byte run */
     if (tok->id_token[id] && !(d->skip_special && tok->id_special[id])) d->in_byte_run = tok->id_byte[id];
     if (tok->byte_fallback_decoder && d->in_byte_run) return BR_OK; /* the byte run may go on */
-    BR_TRY(decode_window(d, 0, &d->cur, err));
+    BR_TRY(decode_window(d, &d->cur, err));
     if (d->cur.len <= d->prefix.len || ends_with_replacement(&d->cur)) return BR_OK;
     BR_TRY(take_delta(d, err));
     /* the ids just emitted become the context of the next window */
@@ -106,7 +107,7 @@ br_status br_detokenizer_push(br_detokenizer *d, int32_t id, const char **delta,
     memmove(d->ids.v, d->ids.v + d->read, keep * sizeof *d->ids.v);
     d->ids.n = keep;
     d->read = keep;
-    BR_TRY(decode_window(d, 0, &d->prefix, err));
+    BR_TRY(decode_window(d, &d->prefix, err));
     set_out(d, delta, delta_len);
     return BR_OK;
 }
@@ -117,7 +118,7 @@ br_status br_detokenizer_flush(br_detokenizer *d, const char **delta, size_t *de
     d->delta.data[0] = '\0';
     set_out(d, delta, delta_len);
     if (d->read < d->ids.n) {
-        BR_TRY(decode_window(d, 0, &d->cur, err));
+        BR_TRY(decode_window(d, &d->cur, err));
         if (d->cur.len > d->prefix.len) BR_TRY(take_delta(d, err));
     }
     d->ids.n = 0;
