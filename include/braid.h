@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "braid_status.h"
+#include "braid_tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,6 +127,24 @@ br_status br_model_load(const char *dir, const br_load_options *opts, br_model *
                         br_error *err);
 /* The YAML spec braid derives from dir/config.json; *yaml is malloc'd. */
 br_status br_checkpoint_spec(const char *dir, char **yaml, br_error *err);
+
+/* ---- sampling ----------------------------------------------------------------------------- */
+typedef struct br_sampler_params {
+    double temperature;        /* 0: greedy (argmax) */
+    int top_k;                 /* 0: off */
+    double top_p;              /* 1: off */
+    double min_p;              /* 0: off */
+    double repetition_penalty; /* 1: off */
+    uint64_t seed;
+} br_sampler_params;
+
+typedef struct br_sampler br_sampler;
+br_sampler_params br_sampler_defaults(void); /* greedy */
+br_status br_sampler_new(const br_sampler_params *params, int vocab, br_sampler **out, br_error *err);
+void br_sampler_free(br_sampler *sampler);
+/* The next token given logits [vocab] and the ids so far (for the
+ * repetition penalty).  Deterministic for a given seed and history. */
+int32_t br_sampler_pick(br_sampler *sampler, const float *logits, const int32_t *history, size_t n_history);
 
 #ifdef __cplusplus
 }
