@@ -533,7 +533,8 @@ static br_status build(br_ynode *root, const char *path, br_spec **out, br_error
     if (!spec->name[0] && path) { /* default name: the file's base name */
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
-        snprintf(spec->name, sizeof spec->name, "%.*s", (int)strcspn(base, "."), base);
+        const char *ext = strrchr(base, '.'); /* strip only the extension: jamba-v0.1.yaml -> jamba-v0.1 */
+        snprintf(spec->name, sizeof spec->name, "%.*s", (int)(ext && ext != base ? ext - base : (long)strlen(base)), base);
     }
     *out = spec;
     return BR_OK;
