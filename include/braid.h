@@ -127,6 +127,8 @@ br_status br_model_load(const char *dir, const br_load_options *opts, br_model *
                         br_error *err);
 /* The YAML spec braid derives from dir/config.json; *yaml is malloc'd. */
 br_status br_checkpoint_spec(const char *dir, char **yaml, br_error *err);
+/* End-of-sequence ids from generation_config.json, else config.json (0 ids if neither says). */
+br_status br_checkpoint_eos(const char *dir, int32_t *ids, int max, int *n, br_error *err);
 
 /* ---- sampling ----------------------------------------------------------------------------- */
 typedef struct br_sampler_params {

@@ -74,6 +74,15 @@ int br_json_number(const json_t *v, double *out) {
         *out = json_number_value(v);
         return 1;
     }
+    /* transformers >= 5 writes non-finite floats as {"__float__": "Infinity"} */
+    if (json_is_object(v) && json_object_size(v) == 1 && json_is_string(json_object_get(v, "__float__"))) {
+        const char *s = json_string_value(json_object_get(v, "__float__"));
+        if (strcmp(s, "Infinity") == 0) *out = INFINITY;
+        else if (strcmp(s, "-Infinity") == 0) *out = -INFINITY;
+        else if (strcmp(s, "NaN") == 0) *out = NAN;
+        else return 0;
+        return 1;
+    }
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         size_t p = strlen(MARKER_PREFIX);

@@ -22,7 +22,8 @@ br_status br_json_load_file(const char *path, json_t **out, br_error *err);
 br_status br_json_load_text(const char *text, size_t len, const char *name, json_t **out,
                             br_error *err);
 
-/* 1 and *out set if `v` is a JSON number or a NaN/Infinity marker; else 0. */
+/* 1 and *out set if `v` is a JSON number, a NaN/Infinity literal, or
+ * transformers' {"__float__": "Infinity" | "-Infinity" | "NaN"}; else 0. */
 int br_json_number(const json_t *v, double *out);
 
 #endif /* BR_BASE_JSON_H */

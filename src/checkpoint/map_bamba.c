@@ -17,6 +17,7 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, L, I, heads, kv, hd, mh, mp, G, N, K, expand, chunk, ctx;
     int tie, conv_bias, proj_bias, attn_bias, mlp_bias;
     double eps, theta, frac, lim[2];
@@ -65,8 +66,8 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "  mlp: {type: mlp, hidden: %lld, activation: silu, bias: %s}\n"
                      "symbols: {m: [mamba, mlp], a: [attn, mlp]}\nlayers: '",
                      mh, mp, N, G, K, conv_bias ? "true" : "false", proj_bias ? "true" : "false",
-                     proj_bias ? "true" : "false", G, br_sw_f(eps), br_sw_f(lim[0]), br_sw_f(lim[1]), chunk, heads, kv, hd,
-                     br_sw_f(theta), br_sw_f(frac), attn_bias ? "true" : "false", attn_bias ? "true" : "false", I,
+                     proj_bias ? "true" : "false", G, br_sw_n(&ns, eps), br_sw_n(&ns, lim[0]), br_sw_n(&ns, lim[1]), chunk, heads, kv, hd,
+                     br_sw_n(&ns, theta), br_sw_n(&ns, frac), attn_bias ? "true" : "false", attn_bias ? "true" : "false", I,
                      mlp_bias ? "true" : "false");
     json_t *idx = br_hf_get(c, "attn_layer_indices");
     if (idx && !json_is_array(idx))

@@ -21,6 +21,7 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, L, I, heads, kv, hd, mh, mp, G, N, K, expand, d_ssm, chunk, ctx;
     int tie, conv_bias, in_bias, out_bias, attn_bias, mlp_bias, rms_norm, before_gate;
     double eps, theta, frac, lim[2], emb, lm, key, a_in, a_out, s_in, s_out, mlp_mult[2] = {1, 1},
@@ -77,8 +78,8 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "blocks:\n"
                      "  attn: {type: attention, heads: %lld, kv_heads: %lld, head_dim: %lld, rope: neox, rope_theta: %s, "
                      "rope_fraction: %s, key_scale: %s, qkv_bias: %s, out_bias: %s, in_scale: %s, out_scale: %s}\n",
-                     heads, kv, hd, br_sw_f(theta), br_sw_f(frac), br_sw_f(key), attn_bias ? "true" : "false",
-                     attn_bias ? "true" : "false", br_sw_f(a_in), br_sw_f(a_out));
+                     heads, kv, hd, br_sw_n(&ns, theta), br_sw_n(&ns, frac), br_sw_n(&ns, key), attn_bias ? "true" : "false",
+                     attn_bias ? "true" : "false", br_sw_n(&ns, a_in), br_sw_n(&ns, a_out));
     br_strbuf_printf(sb,
                      "  mamba: {type: mamba2, heads: %lld, head_dim: %lld, d_state: %lld, groups: %lld, d_conv: %lld, "
                      "conv_bias: %s, in_bias: %s, out_bias: %s, norm: %s, norm_before_gate: %s, norm_groups: %lld, "
@@ -86,13 +87,13 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "in_scales: [%s, %s, %s, %s, %s]}\n",
                      mh, mp, N, G, K, conv_bias ? "true" : "false", in_bias ? "true" : "false",
                      out_bias ? "true" : "false", rms_norm ? "gated" : "none", before_gate ? "true" : "false", G,
-                     br_sw_f(eps), br_sw_f(lim[0]), br_sw_f(lim[1]), chunk, br_sw_f(s_in), br_sw_f(s_out),
-                     br_sw_f(ssm_mult[0]), br_sw_f(ssm_mult[1]), br_sw_f(ssm_mult[2]), br_sw_f(ssm_mult[3]),
-                     br_sw_f(ssm_mult[4]));
+                     br_sw_n(&ns, eps), br_sw_n(&ns, lim[0]), br_sw_n(&ns, lim[1]), chunk, br_sw_n(&ns, s_in), br_sw_n(&ns, s_out),
+                     br_sw_n(&ns, ssm_mult[0]), br_sw_n(&ns, ssm_mult[1]), br_sw_n(&ns, ssm_mult[2]), br_sw_n(&ns, ssm_mult[3]),
+                     br_sw_n(&ns, ssm_mult[4]));
     br_strbuf_printf(sb,
                      "  mlp: {type: mlp, hidden: %lld, activation: silu, bias: %s, gate_scale: %s, out_scale: %s}\n"
                      "layers:\n  - {repeat: %lld, layers: [[{parallel: [attn, mamba]}, mlp]]}\n",
-                     I, mlp_bias ? "true" : "false", br_sw_f(mlp_mult[0]), br_sw_f(mlp_mult[1]), L);
+                     I, mlp_bias ? "true" : "false", br_sw_n(&ns, mlp_mult[0]), br_sw_n(&ns, mlp_mult[1]), L);
     return BR_OK;
 }
 

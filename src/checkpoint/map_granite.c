@@ -20,6 +20,7 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, L, I, Ish, heads, kv, mh, mp, G, N, K, expand, chunk, E, k, ctx;
     int tie, conv_bias, proj_bias, attn_bias;
     double eps, theta, frac, lim[2], emb, resid, attn_mult, logits_scaling;
@@ -74,8 +75,8 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "  attn: {type: attention, heads: %lld, kv_heads: %lld, head_dim: %lld, rope: %s, rope_theta: %s, "
                      "scale: %s, qkv_bias: %s, out_bias: %s}\n",
                      mh, mp, N, G, K, conv_bias ? "true" : "false", proj_bias ? "true" : "false",
-                     proj_bias ? "true" : "false", G, br_sw_f(eps), br_sw_f(lim[0]), br_sw_f(lim[1]), chunk, heads, kv,
-                     H / heads, rope ? "neox" : "none", br_sw_f(theta), br_sw_f(attn_mult), attn_bias ? "true" : "false",
+                     proj_bias ? "true" : "false", G, br_sw_n(&ns, eps), br_sw_n(&ns, lim[0]), br_sw_n(&ns, lim[1]), chunk, heads, kv,
+                     H / heads, rope ? "neox" : "none", br_sw_n(&ns, theta), br_sw_n(&ns, attn_mult), attn_bias ? "true" : "false",
                      attn_bias ? "true" : "false");
     if (E > 0)
         br_strbuf_printf(sb, "  ffn: {type: moe, experts: %lld, top_k: %lld, hidden: %lld, activation: silu, router: softmax, "

@@ -17,6 +17,7 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, L, I, heads, kv, hd, E, k, ap, ao, ep, eo, N, K, expand, R, ctx;
     int tie, conv_bias, proj_bias;
     double eps;
@@ -61,7 +62,7 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "normalize: false}\n"
                      "symbols: {m: [mamba, mlp], M: [mamba, moe], a: [attn, mlp], A: [attn, moe]}\n"
                      "layers: '",
-                     expand * H, N, K, R, conv_bias ? "true" : "false", proj_bias ? "true" : "false", br_sw_f(eps), heads,
+                     expand * H, N, K, R, conv_bias ? "true" : "false", proj_bias ? "true" : "false", br_sw_n(&ns, eps), heads,
                      kv, hd, I, E, k, I);
     for (long long i = 0; i < L; i++) {
         int attn = i % ap == ao, moe = i % ep == eo;

@@ -12,6 +12,7 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, L, I, heads, kv, hd, ctx;
     int tie, attn_bias, mlp_bias;
     double eps, theta, frac;
@@ -37,7 +38,7 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "rope_theta: %s, rope_fraction: %s, qkv_bias: %s, out_bias: %s}\n"
                      "  mlp: {type: mlp, hidden: %lld, activation: %s, bias: %s}\n"
                      "layers:\n  - {repeat: %lld, layers: [[attn, mlp]]}\n",
-                     heads, kv, hd, br_sw_f(theta), br_sw_f(frac), attn_bias ? "true" : "false",
+                     heads, kv, hd, br_sw_n(&ns, theta), br_sw_n(&ns, frac), attn_bias ? "true" : "false",
                      attn_bias ? "true" : "false", I, act, mlp_bias ? "true" : "false", L);
     return BR_OK;
 }

@@ -14,6 +14,7 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, L, N, K, expand, Di, R;
     int conv_bias, bias, tie;
     double eps, rms_eps;
@@ -46,7 +47,7 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
     br_strbuf_printf(sb, "blocks:\n  mixer: {type: mamba, d_inner: %lld, d_state: %lld, d_conv: %lld, dt_rank: %lld, "
                          "conv_bias: %s, proj_bias: %s",
                      Di, N, K, R, conv_bias ? "true" : "false", bias ? "true" : "false");
-    if (falcon) br_strbuf_printf(sb, ", bcdt_norm: rms, bcdt_eps: %s", br_sw_f(rms_eps));
+    if (falcon) br_strbuf_printf(sb, ", bcdt_norm: rms, bcdt_eps: %s", br_sw_n(&ns, rms_eps));
     br_strbuf_printf(sb, "}\nlayers:\n  - {repeat: %lld, layers: [mixer]}\n", L);
     return BR_OK;
 }

@@ -13,6 +13,7 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, L, heads, P, G, N, K, expand, chunk;
     int conv_bias, bias, tie;
     double eps, lim[2];
@@ -44,8 +45,8 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "blocks:\n  mixer: {type: mamba2, heads: %lld, head_dim: %lld, d_state: %lld, groups: %lld, d_conv: "
                      "%lld, conv_bias: %s, in_bias: %s, out_bias: %s, norm: gated, norm_groups: %lld, norm_eps: %s, dt_min: %s, "
                      "dt_max: %s, chunk: %lld}\nlayers:\n  - {repeat: %lld, layers: [mixer]}\n",
-                     heads, P, N, G, K, conv_bias ? "true" : "false", bias ? "true" : "false", bias ? "true" : "false", G, br_sw_f(eps),
-                     br_sw_f(lim[0]), br_sw_f(lim[1]), chunk, L);
+                     heads, P, N, G, K, conv_bias ? "true" : "false", bias ? "true" : "false", bias ? "true" : "false", G, br_sw_n(&ns, eps),
+                     br_sw_n(&ns, lim[0]), br_sw_n(&ns, lim[1]), chunk, L);
     return BR_OK;
 }
 

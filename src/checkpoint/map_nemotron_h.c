@@ -46,6 +46,7 @@ static br_status write_pattern(const br_hf_config *c, br_strbuf *sb, long long *
 }
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, I, heads, kv, hd, mh, mp, G, N, K, chunk, E, k, Imoe, Ish, ngroup, topk_group, latent, ctx, L;
     int tie, conv_bias, bias, mlp_bias, norm_topk;
     double eps, route_scale;
@@ -103,8 +104,8 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "symbols: {M: mamba, '*': attn, '-': mlp, E: moe}\n"
                      "layers: '%s'\n",
                      mh, mp, N, G, K, conv_bias ? "true" : "false", bias ? "true" : "false", bias ? "true" : "false", G,
-                     br_sw_f(eps), chunk, heads, kv, hd, I, mlp_act, mlp_bias ? "true" : "false", E, k, Imoe, mlp_act,
-                     norm_topk ? "true" : "false", br_sw_f(route_scale), ngroup, topk_group, Ish, pattern.data);
+                     br_sw_n(&ns, eps), chunk, heads, kv, hd, I, mlp_act, mlp_bias ? "true" : "false", E, k, Imoe, mlp_act,
+                     norm_topk ? "true" : "false", br_sw_n(&ns, route_scale), ngroup, topk_group, Ish, pattern.data);
     br_strbuf_free(&pattern);
     return BR_OK;
 }

@@ -34,6 +34,7 @@ static br_status layers(const br_hf_config *c, br_zamba_layers *z, br_error *err
 }
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, I, heads, kv, hd, mh, N, K, expand, R, ctx;
     int tie, conv_bias, proj_bias;
     double eps;
@@ -86,7 +87,7 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                      "combine: pass}, {block: proj, input: previous, norm: none, combine: inject}, mamba]\n"
                      "layers: '%.*s'\n",
                      expand * H, N, K, R, mh, conv_bias ? "true" : "false", proj_bias ? "true" : "false", heads, kv, hd,
-                     br_sw_f(1.0 / sqrt(hd / 2.0)), I, act, z->n_layers, z->kind);
+                     br_sw_n(&ns, 1.0 / sqrt(hd / 2.0)), I, act, z->n_layers, z->kind);
     free(z);
     return BR_OK;
 }

@@ -44,6 +44,7 @@ static void hybrid_symbol(br_strbuf *sb, long long b, int attn_adapter, long lon
 }
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
+    br_sw_nums ns = {0};
     long long H, V, I, heads, kv, mh, G, N, K, expand, chunk, B, rank, ctx;
     int tie, bias, attn_adapter, rope;
     double eps, theta, frac;
@@ -92,7 +93,7 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
                          "  attn%lld: {type: attention, shared: true, heads: %lld, kv_heads: %lld, head_dim: %lld, rope: %s, "
                          "rope_theta: %s, scale: %s}\n"
                          "  mlp%lld: {type: mlp, shared: true, hidden: %lld, activation: %s, bias: %s}\n",
-                         b, heads, kv, hd, rope ? "neox" : "none", br_sw_f(theta), br_sw_f(1.0 / sqrt(hd / 2.0)), b, I, act,
+                         b, heads, kv, hd, rope ? "neox" : "none", br_sw_n(&ns, theta), br_sw_n(&ns, 1.0 / sqrt(hd / 2.0)), b, I, act,
                          bias ? "true" : "false");
     br_strbuf_printf(sb, "symbols:\n  m: mamba\n");
     for (long long b = 0; b < B; b++) hybrid_symbol(sb, b, attn_adapter, rank);

@@ -17,14 +17,13 @@ const char *br_sw_num(double v, char buf[40]) {
     return buf;
 }
 
-const char *br_sw_f(double v) {
-    static char bufs[8][40];
-    static int k;
-    k = (k + 1) % 8;
-    return br_sw_num(v, bufs[k]);
+const char *br_sw_n(br_sw_nums *ns, double v) {
+    if (ns->used == BR_SW_NUMS) return ".nan"; /* too many: the YAML then fails to parse, loudly */
+    return br_sw_num(v, ns->buf[ns->used++]);
 }
 
 void br_sw_header(br_strbuf *sb, const br_hf_config *cfg, const br_sw_model *m) {
+    br_sw_nums ns = {0};
     const char *src = NULL;
     br_hf_str(cfg, "_name_or_path", NULL, &src, NULL);
     if (!src || !*src) br_hf_str(cfg, "model_type", "model", &src, NULL);
@@ -38,10 +37,10 @@ void br_sw_header(br_strbuf *sb, const br_hf_config *cfg, const br_sw_model *m) 
     br_strbuf_printf(sb, "name: %s\nmodel:\n  d_model: %lld\n  vocab_size: %lld\n  tie_embeddings: %s\n  context: %lld\n",
                      name[0] ? name : "model", m->d_model, m->vocab_size, m->tie_embeddings ? "true" : "false",
                      m->context);
-    br_strbuf_printf(sb, "  norm: {type: rmsnorm, eps: %s}\n", br_sw_f(m->norm_eps));
-    if (m->embedding_scale != 1.0) br_strbuf_printf(sb, "  embedding_scale: %s\n", br_sw_f(m->embedding_scale));
-    if (m->logit_scale != 1.0) br_strbuf_printf(sb, "  logit_scale: %s\n", br_sw_f(m->logit_scale));
-    if (m->residual_scale != 1.0) br_strbuf_printf(sb, "  residual_scale: %s\n", br_sw_f(m->residual_scale));
+    br_strbuf_printf(sb, "  norm: {type: rmsnorm, eps: %s}\n", br_sw_n(&ns, m->norm_eps));
+    if (m->embedding_scale != 1.0) br_strbuf_printf(sb, "  embedding_scale: %s\n", br_sw_n(&ns, m->embedding_scale));
+    if (m->logit_scale != 1.0) br_strbuf_printf(sb, "  logit_scale: %s\n", br_sw_n(&ns, m->logit_scale));
+    if (m->residual_scale != 1.0) br_strbuf_printf(sb, "  residual_scale: %s\n", br_sw_n(&ns, m->residual_scale));
 }
 
 br_status br_sw_act(const br_hf_config *cfg, const char *key, const char *def, const char **out, br_error *err) {

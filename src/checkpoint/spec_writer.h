@@ -19,8 +19,14 @@ typedef struct br_sw_model {
 void br_sw_header(br_strbuf *sb, const br_hf_config *cfg, const br_sw_model *m);
 /* A number as YAML that reads back to the same double (.inf, 1.0e-05). */
 const char *br_sw_num(double v, char buf[40]);
-/* Shorthand: a number formatted into a rotating static buffer (for one printf). */
-const char *br_sw_f(double v);
+/* Numbers formatted for one YAML statement: each br_sw_n call takes the
+ * next of the caller's buffers (declare `br_sw_nums ns = {0};`). */
+#define BR_SW_NUMS 24
+typedef struct br_sw_nums {
+    char buf[BR_SW_NUMS][40];
+    int used;
+} br_sw_nums;
+const char *br_sw_n(br_sw_nums *ns, double v);
 
 /* Reads the "activation" of a family and maps it to braid's name; fails
  * for activations braid does not implement. */

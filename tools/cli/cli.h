@@ -15,6 +15,25 @@
 
 int cmd_plan(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_spec(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_ppl(int argc, char **argv);
+
+/* Options shared by commands that load a checkpoint folder. */
+typedef struct cli_model_opts {
+    const char *spec_path; /* --spec FILE: run the weights under an edited spec */
+    int init_missing;      /* --init-missing: random values for tensors the checkpoint lacks */
+} cli_model_opts;
+#define CLI_MODEL_OPTS_HELP                                                                        \
+    "  --spec FILE     run the checkpoint's weights under this spec (see 'braid spec')\n"          \
+    "  --init-missing  give random values to tensors the spec needs but the checkpoint lacks\n"
+/* 1 if argv[*i] was one of them. */
+int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o, int *bad);
+/* Loads, printing the error or the load report's warnings; 0 on success. */
+int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out);
+/* "5,17,42" -> malloc'd ids; 0 on success, -1 (message printed) otherwise. */
+int cli_parse_ids(const char *s, int32_t **ids, int *n);
 
 /* Prints "braid: <message>" (and where it arose under BRAID_DEBUG=1); returns 1. */
 int cli_fail(const br_error *err);

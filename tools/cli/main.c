@@ -15,6 +15,10 @@ typedef struct command {
 static const command commands[] = {
     {"plan", cmd_plan, "print the layer table, parameter counts, state and KV-cache sizes of a spec"},
     {"run", cmd_run, "run a spec with random weights: prefill, decode, timings"},
+    {"spec", cmd_spec, "print the spec braid derives from a Hugging Face checkpoint folder"},
+    {"generate", cmd_generate, "generate text (or ids) from a checkpoint folder, streaming"},
+    {"logits", cmd_logits, "write the logits of a token sequence as a .npy file (prefill or step mode)"},
+    {"ppl", cmd_ppl, "perplexity of a checkpoint over a text file"},
 };
 
 static void usage(FILE *out) {
