@@ -1,0 +1,302 @@
+/*
+ * test_checkpoint.c - Hugging Face checkpoint folders end to end.
+ *
+ * Every fixture under tests/data/fixtures/ (tiny random checkpoints of each
+ * family made by tools/fixtures/make_fixtures.py with transformers, f32 and
+ * one bf16 sharded) must give its reference logits in prefill and in step
+ * mode (max |diff| / max |logit| < 1e-4) and its greedy continuation
+ * exactly.  Then bad folders: each must fail with a status and a message
+ * naming the file, tensor or field, never a crash.  Edited specs run the
+ * checkpoint's weights: dropped layers keep theirs, new blocks need
+ * init_missing.
+ */
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "base/npy.h"
+#include "braid.h"
+#include "checkpoint/safetensors.h"
+#include "st_writer.h"
+#include "test_util.h"
+#include "tmpdir.h"
+
+#define TOL 1e-4
+
+static const char *fixtures_root(void) {
+    static char buf[4096];
+    const char *env = getenv("BRAID_FIXTURES");
+    snprintf(buf, sizeof buf, "%s", env ? env : br_test_path("tests/data/fixtures"));
+    return buf;
+}
+
+static int32_t *json_ids(json_t *arr, int *n) {
+    *n = (int)json_array_size(arr);
+    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
+    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
+    return ids;
+}
+
+static double scaled_err(const float *a, const float *b, size_t n) { return br_test_max_err_scaled(a, b, n); }
+
+static int argmax(const float *x, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b]) b = i;
+    return b;
+}
+
+/* Returns 1 if the fixture matched, printing one line either way. */
+static int check_fixture(const char *dir, const char *name) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/reference.json", dir);
+    json_error_t jerr;
+    json_t *ref = json_load_file(path, 0, &jerr);
+    assert_non_null(ref);
+    int T, ok = 1;
+    int32_t *ids = json_ids(json_object_get(ref, "prompt_ids"), &T);
+    br_model *m = NULL;
+    br_error err = {0};
+    br_load_report rep;
+    br_status st = br_model_load(dir, NULL, &m, &rep, &err);
+    if (st != BR_OK) fprintf(stderr, "%s: %s\n", name, err.message);
+    assert_int_equal(st, BR_OK);
+    assert_int_equal(rep.tensors_random, 0);
+    assert_int_equal(rep.tensors_unused, 0); /* every checkpoint tensor is used */
+    const int V = br_model_vocab_size(m);
+    float *lg = malloc((size_t)T * V * sizeof(float));
+    double errs[2];
+    for (int mode = 0; mode < 2; mode++) {
+        br_state *s = NULL;
+        int slot = 0;
+        assert_int_equal(br_state_create(m, 1, T + 32, &s, &err), BR_OK);
+        if (mode == 0) assert_int_equal(br_model_prefill(m, s, 1, &slot, ids, T, BR_LOGITS_ALL, lg, &err), BR_OK);
+        else
+            for (int t = 0; t < T; t++) assert_int_equal(br_model_step(m, s, 1, &slot, ids + t, lg + (long)t * V, &err), BR_OK);
+        snprintf(path, sizeof path, "%s/%s", dir,
+                 json_string_value(json_object_get(ref, mode == 0 ? "logits_prefill" : "logits_step")));
+        float *want = NULL;
+        int ndim;
+        int64_t shape[8];
+        assert_int_equal(br_npy_read_f32(path, &want, &ndim, shape, &err), BR_OK);
+        assert_int_equal(ndim, 2);
+        assert_int_equal(shape[0], T);
+        assert_int_equal(shape[1], V);
+        errs[mode] = scaled_err(lg, want, (size_t)T * V);
+        ok &= errs[mode] < TOL;
+        free(want);
+        br_state_free(s);
+    }
+    /* greedy continuation: prefill the prompt, then argmax + step */
+    json_t *g = json_object_get(ref, "greedy");
+    int P, G;
+    int32_t *gp = json_ids(json_object_get(g, "prompt_ids"), &P), *gw = json_ids(json_object_get(g, "ids"), &G);
+    br_state *s = NULL;
+    int slot = 0, same = 1;
+    assert_int_equal(br_state_create(m, 1, P + G + 1, &s, &err), BR_OK);
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, gp, P, BR_LOGITS_LAST, lg, &err), BR_OK);
+    for (int i = 0; i < G && same; i++) {
+        int32_t next = argmax(lg, V);
+        same = next == gw[i];
+        assert_int_equal(br_model_step(m, s, 1, &slot, &next, lg, &err), BR_OK);
+    }
+    ok &= same;
+    fprintf(stderr, "  %-28s prefill %.2e  step %.2e  greedy %s\n", name, errs[0], errs[1], same ? "same" : "DIFFERENT");
+    br_state_free(s);
+    free(gp), free(gw), free(lg), free(ids);
+    br_model_free(m);
+    json_decref(ref);
+    return ok;
+}
+
+static void test_fixtures_match_reference(void **state) {
+    (void)state;
+    DIR *d = opendir(fixtures_root());
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0, good = 0;
+    while ((e = readdir(d))) {
+        char dir[4400], refp[4500];
+        snprintf(dir, sizeof dir, "%s/%s", fixtures_root(), e->d_name);
+        snprintf(refp, sizeof refp, "%s/reference.json", dir);
+        if (e->d_name[0] == '.' || !br_file_exists(refp)) continue;
+        n++;
+        good += check_fixture(dir, e->d_name);
+    }
+    closedir(d);
+    assert_true(n >= 11); /* every family */
+    assert_int_equal(good, n);
+}
+
+/* ---- bad folders ---------------------------------------------------------------------------- */
+
+static char *copy_fixture(const char *name) {
+    char *tmp = br_test_mkdtemp("braid-ckpt");
+    assert_non_null(tmp);
+    const char *files[] = {"config.json", "model.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        char src[4200], *text = NULL;
+        size_t len;
+        snprintf(src, sizeof src, "%s/%s/%s", fixtures_root(), name, files[i]);
+        br_error err = {0};
+        assert_int_equal(br_read_file(src, &text, &len, &err), BR_OK);
+        FILE *f = fopen(br_test_join(tmp, files[i]), "wb");
+        assert_non_null(f);
+        fwrite(text, 1, len, f);
+        fclose(f);
+        free(text);
+    }
+    return tmp;
+}
+
+static void expect_load_fails(const char *dir, br_status want, const char *n1, const char *n2) {
+    br_model *m = NULL;
+    br_error err = {0};
+    br_status st = br_model_load(dir, NULL, &m, NULL, &err);
+    if (st != want || !strstr(err.message, n1) || (n2 && !strstr(err.message, n2)))
+        fprintf(stderr, "status %d message: %s\n", st, err.message);
+    assert_int_equal(st, want);
+    assert_null(m);
+    assert_non_null(strstr(err.message, n1));
+    if (n2) assert_non_null(strstr(err.message, n2));
+}
+
+static void edit_config(const char *dir, const char *key, json_t *value) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_error_t jerr;
+    json_t *cfg = json_load_file(path, 0, &jerr);
+    assert_non_null(cfg);
+    if (value) json_object_set_new(cfg, key, value);
+    else json_object_del(cfg, key);
+    assert_int_equal(json_dump_file(cfg, path, JSON_INDENT(2)), 0);
+    json_decref(cfg);
+}
+
+static void test_bad_folders(void **state) {
+    (void)state;
+    expect_load_fails("/nonexistent/braid", BR_ERR_IO, "config.json", "/nonexistent/braid");
+
+    char *dir = copy_fixture("llama");
+    edit_config(dir, "model_type", json_string("mamba3"));
+    expect_load_fails(dir, BR_ERR_UNSUPPORTED, "model_type 'mamba3' is not supported", "zamba2");
+    edit_config(dir, "model_type", NULL);
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "no 'model_type'", NULL);
+    edit_config(dir, "model_type", json_string("llama"));
+    edit_config(dir, "intermediate_size", json_integer(100));
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "model.layers.0.mlp.gate_proj.weight", "expected shape [100, 64], found [");
+    edit_config(dir, "intermediate_size", NULL);
+    edit_config(dir, "num_hidden_layers", json_integer(3));
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "checkpoint has no tensor 'model.layers.2.", "layers.2.0.");
+    edit_config(dir, "num_hidden_layers", json_integer(-1));
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "'num_hidden_layers' is -1", NULL);
+    br_test_write_text(br_test_join(dir, "config.json"), "{\"model_type\": \"llama\",\n  \"hidden_size\": }");
+    expect_load_fails(dir, BR_ERR_PARSE, "config.json:2:", NULL);
+    br_test_rmtree(dir);
+
+    /* a truncated download */
+    dir = copy_fixture("mamba");
+    char st_path[4200];
+    snprintf(st_path, sizeof st_path, "%s", br_test_join(dir, "model.safetensors"));
+    struct stat sb;
+    assert_int_equal(stat(st_path, &sb), 0);
+    assert_int_equal(truncate(st_path, sb.st_size / 2), 0);
+    expect_load_fails(dir, BR_ERR_IO, "model.safetensors", NULL);
+    /* a header that lies about where a tensor ends */
+    const char *lie = "{\"backbone.embeddings.weight\": {\"dtype\": \"F32\", \"shape\": [256, 64], \"data_offsets\": [0, 999999]}}";
+    assert_int_equal(br_test_st_write_header(st_path, lie, 16), 0);
+    expect_load_fails(dir, BR_ERR_IO, "backbone.embeddings.weight", "model.safetensors");
+    /* no weights at all */
+    assert_int_equal(unlink(st_path), 0);
+    expect_load_fails(dir, BR_ERR_IO, "model.safetensors", "index");
+    br_test_rmtree(dir);
+}
+
+/* A checkpoint with one tensor left out: the error names it and the braid tensor. */
+static void test_missing_tensor(void **state) {
+    (void)state;
+    char *dir = copy_fixture("mamba");
+    char src[4200];
+    snprintf(src, sizeof src, "%s/mamba/model.safetensors", fixtures_root());
+    br_st_archive *a = NULL;
+    br_error err = {0};
+    assert_int_equal(br_st_open_file(src, &a, &err), BR_OK);
+    size_t n = br_st_count(a), k = 0;
+    br_test_st_entry *e = calloc(n, sizeof *e);
+    for (size_t i = 0; i < n; i++) {
+        const br_st_tensor *t = br_st_at(a, i);
+        if (strcmp(t->name, "backbone.layers.1.mixer.A_log") == 0) continue;
+        e[k] = (br_test_st_entry){t->name, br_st_dtype_name(t->dtype), t->ndim, {0}, t->data, t->nbytes};
+        memcpy(e[k].shape, t->shape, sizeof e[k].shape);
+        k++;
+    }
+    assert_int_equal(k, n - 1);
+    assert_int_equal(br_test_st_write(br_test_join(dir, "model.safetensors"), e, k, NULL, 8), 0);
+    free(e);
+    br_st_close(a);
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "no tensor 'backbone.layers.1.mixer.A_log'", "layers.1.0.mixer.A_log");
+    br_test_rmtree(dir);
+}
+
+/* The derived spec, edited: drop a layer (its weights go unused, the rest bind
+ * by origin), or swap a block type (new tensors need init_missing). */
+static void test_edited_spec(void **state) {
+    (void)state;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/zamba2", fixtures_root());
+    char *yaml = NULL;
+    br_error err = {0};
+    assert_int_equal(br_checkpoint_spec(dir, &yaml, &err), BR_OK);
+    assert_non_null(strstr(yaml, "type: mamba2"));
+    char *tmp = br_test_mkdtemp("braid-spec");
+    char spec_path[4200];
+    snprintf(spec_path, sizeof spec_path, "%s", br_test_join(tmp, "edited.yaml"));
+    size_t len = strlen(yaml);
+    char *text = malloc(len + 64);
+    snprintf(text, len + 64, "%sdrop: [2]\n", yaml);
+    assert_int_equal(br_test_write_text(spec_path, text), 0);
+    br_load_options o = {spec_path, 0, 1};
+    br_load_report rep;
+    br_model *m = NULL;
+    br_status st = br_model_load(dir, &o, &m, &rep, &err);
+    if (st != BR_OK) fprintf(stderr, "%s\n", err.message);
+    assert_int_equal(st, BR_OK);
+    assert_true(rep.tensors_unused > 0); /* layer 2's weights */
+    assert_int_equal(rep.tensors_random, 0);
+    br_state *s = NULL;
+    int slot = 0;
+    int32_t ids[3] = {1, 2, 3};
+    float *lg = malloc((size_t)br_model_vocab_size(m) * sizeof(float));
+    assert_int_equal(br_state_create(m, 1, 8, &s, &err), BR_OK);
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, ids, 3, BR_LOGITS_LAST, lg, &err), BR_OK);
+    br_state_free(s);
+    br_model_free(m);
+    /* layer 0 becomes a plain linear block: no such weights in the checkpoint */
+    snprintf(text, len + 64, "%soverrides: {0: [proj]}\n", yaml);
+    assert_int_equal(br_test_write_text(spec_path, text), 0);
+    m = NULL;
+    assert_int_equal(br_model_load(dir, &o, &m, &rep, &err), BR_ERR_CHECKPOINT);
+    assert_non_null(strstr(err.message, "layers.0.0"));
+    o.init_missing = 1;
+    assert_int_equal(br_model_load(dir, &o, &m, &rep, &err), BR_OK);
+    assert_true(rep.tensors_random > 0);
+    br_model_free(m);
+    free(lg), free(text), free(yaml);
+    br_test_rmtree(tmp);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixtures_match_reference),
+        cmocka_unit_test(test_bad_folders),
+        cmocka_unit_test(test_missing_tensor),
+        cmocka_unit_test(test_edited_spec),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
