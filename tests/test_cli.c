@@ -1,0 +1,206 @@
+/*
+ * test_cli.c - the braid command-line tool as a user runs it: exit codes,
+ * what goes to stdout and stderr, and that the figures and ids it prints
+ * are the library's.  The binary comes from BRAID_CLI (set by CMake).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "base/file.h"
+#include "base/npy.h"
+#include "st_writer.h"
+#include "test_util.h"
+#include "tmpdir.h"
+
+typedef struct result {
+    int status;
+    char *out, *err;
+} result;
+
+static char *tmp;
+
+/* Runs `braid <args>` (args are shell words), capturing stdout and stderr. */
+static result run(const char *args) {
+    const char *cli = getenv("BRAID_CLI");
+    assert_non_null(cli);
+    char out_path[4200], err_path[4200], cmd[16384];
+    snprintf(out_path, sizeof out_path, "%s/out.txt", tmp);
+    snprintf(err_path, sizeof err_path, "%s/err.txt", tmp);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s'", getenv("BRAID_SOURCE_DIR"), cli, args, out_path, err_path);
+    int rc = system(cmd);
+    result r = {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, NULL, NULL};
+    size_t len;
+    br_error err = {0};
+    assert_int_equal(br_read_file(out_path, &r.out, &len, &err), BR_OK);
+    assert_int_equal(br_read_file(err_path, &r.err, &len, &err), BR_OK);
+    return r;
+}
+
+static void done(result *r) {
+    free(r->out);
+    free(r->err);
+}
+
+static void test_usage_and_exit_codes(void **state) {
+    (void)state;
+    result r = run("--help");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "generate"));
+    done(&r);
+    r = run("");
+    assert_int_equal(r.status, 2);
+    done(&r);
+    r = run("frobnicate");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "unknown command 'frobnicate'"));
+    done(&r);
+    r = run("plan architectures/jamba-v0.1.yaml --batch 0");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--batch"));
+    done(&r);
+}
+
+static void test_plan_json(void **state) {
+    (void)state;
+    result r = run("plan architectures/jamba-v0.1.yaml --context 262144 --json");
+    assert_int_equal(r.status, 0);
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    assert_non_null(j);
+    const char *keys[] = {"params_total", "params_active", "state_bytes_per_seq", "kv_bytes_per_token", "kv_bytes_total"};
+    for (int i = 0; i < 5; i++) assert_true(json_is_integer(json_object_get(j, keys[i])));
+    assert_int_equal(json_integer_value(json_object_get(j, "params_total")), 51570323328LL);
+    assert_int_equal(json_integer_value(json_object_get(j, "kv_bytes_per_token")), 4 * 2 * 8 * 128 * 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "kv_bytes_total")), 4LL << 30); /* the Jamba paper's 4 GB */
+    json_decref(j);
+    done(&r);
+    r = run("plan architectures/jamba-v0.1.yaml");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "attn:attention + mlp:mlp"));
+    done(&r);
+}
+
+static void test_plan_bad_spec(void **state) {
+    (void)state;
+    char spec[4200];
+    snprintf(spec, sizeof spec, "%s/bad.yaml", tmp);
+    br_test_write_text(spec, "model: {d_model: 16, vocab_size: 8}\nblocks:\n  m: {type: mamba, d_state: -4}\nlayers: [m]\n");
+    char args[4400];
+    snprintf(args, sizeof args, "plan '%s'", spec);
+    result r = run(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "bad.yaml:3:"));
+    assert_non_null(strstr(r.err, "found -4"));
+    assert_string_equal(r.out, "");
+    done(&r);
+}
+
+static json_t *fixture_ref(const char *name) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tests/data/fixtures/%s/reference.json", getenv("BRAID_SOURCE_DIR"), name);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    assert_non_null(j);
+    return j;
+}
+
+static void ids_arg(json_t *arr, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < json_array_size(arr) && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? "," : "", (long long)json_integer_value(json_array_get(arr, i)));
+}
+
+static void test_generate_print_ids(void **state) {
+    (void)state;
+    json_t *ref = fixture_ref("zamba2");
+    json_t *g = json_object_get(ref, "greedy");
+    char ids[1024], args[2048], want[1024] = "";
+    ids_arg(json_object_get(g, "prompt_ids"), ids, sizeof ids);
+    json_t *w = json_object_get(g, "ids");
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(w); i++)
+        n += (size_t)snprintf(want + n, sizeof want - n, "%s%lld", i ? " " : "", (long long)json_integer_value(json_array_get(w, i)));
+    snprintf(args, sizeof args, "generate tests/data/fixtures/zamba2 --ids %s -n %lld --greedy --print-ids", ids,
+             (long long)json_integer_value(json_object_get(g, "max_new_tokens")));
+    result r = run(args);
+    assert_int_equal(r.status, 0);
+    strcat(want, "\n");
+    assert_string_equal(r.out, want);
+    done(&r);
+    json_decref(ref);
+    /* no tokenizer.json in a fixture: a prompt is refused with a hint */
+    r = run("generate tests/data/fixtures/zamba2 --prompt hello");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "tokenizer.json"));
+    done(&r);
+}
+
+static void test_logits_npy(void **state) {
+    (void)state;
+    json_t *ref = fixture_ref("nemotron_h");
+    char ids[1024], args[4400], out[4200], want_path[4200];
+    ids_arg(json_object_get(ref, "prompt_ids"), ids, sizeof ids);
+    snprintf(out, sizeof out, "%s/l.npy", tmp);
+    snprintf(args, sizeof args, "logits tests/data/fixtures/nemotron_h --ids %s --mode step --out '%s'", ids, out);
+    result r = run(args);
+    assert_int_equal(r.status, 0);
+    done(&r);
+    snprintf(want_path, sizeof want_path, "%s/tests/data/fixtures/nemotron_h/logits_step.npy", getenv("BRAID_SOURCE_DIR"));
+    float *a = NULL, *b = NULL;
+    int nd;
+    int64_t sa[8], sb[8];
+    br_error err = {0};
+    assert_int_equal(br_npy_read_f32(out, &a, &nd, sa, &err), BR_OK);
+    assert_int_equal(br_npy_read_f32(want_path, &b, &nd, sb, &err), BR_OK);
+    assert_int_equal(sa[0], sb[0]);
+    assert_int_equal(sa[1], sb[1]);
+    assert_true(br_test_max_err_scaled(a, b, (size_t)(sa[0] * sa[1])) < 1e-4);
+    free(a), free(b);
+    json_decref(ref);
+    r = run("logits tests/data/fixtures/nemotron_h --ids 1,2,99999 --out /dev/null");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "token id 99999"));
+    done(&r);
+}
+
+static void test_spec_and_errors(void **state) {
+    (void)state;
+    result r = run("spec tests/data/fixtures/jamba");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "bcdt_norm: rms_weighted"));
+    assert_non_null(strstr(r.out, "layers: '"));
+    done(&r);
+    r = run("spec /nonexistent/model");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "config.json"));
+    done(&r);
+    r = run("run architectures/examples/tiny-hybrid.yaml --check --prompt 8 --gen 2");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "(ok)"));
+    done(&r);
+}
+
+static int setup(void **state) {
+    (void)state;
+    tmp = br_test_mkdtemp("braid-cli");
+    return tmp ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    br_test_rmtree(tmp);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage_and_exit_codes), cmocka_unit_test(test_plan_json),
+        cmocka_unit_test(test_plan_bad_spec),        cmocka_unit_test(test_generate_print_ids),
+        cmocka_unit_test(test_logits_npy),           cmocka_unit_test(test_spec_and_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
