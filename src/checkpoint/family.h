@@ -24,6 +24,9 @@
 #include "checkpoint/safetensors.h"
 #include "graph/weights.h"
 
+/* Room for any checkpoint tensor name braid builds. */
+#define BR_HF_NAME_MAX 512
+
 typedef enum br_pname_kind {
     BR_PN_EMBED,      /* embed.weight */
     BR_PN_LM_HEAD,    /* lm_head.weight */
@@ -91,6 +94,35 @@ br_status br_hf_fill_attention(br_hf_ctx *ctx, br_param *p, const char *rest, co
 /* gate_up_proj from separate gate/up tensors named gate, up under prefix; down from down. */
 br_status br_hf_fill_gated_mlp(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, const char *gate,
                                const char *up, const char *down, br_error *err);
+
+/* The usual module layout of a family: where the embedding, final norm,
+ * per-layer modules and unit pre-norms live, and which mapper fills each
+ * braid block.  br_hf_fill_layout handles every tensor such a layout
+ * covers and reports the rest as unmapped. */
+typedef enum br_hf_block_kind {
+    BR_HF_ATTENTION,  /* q_proj, k_proj, v_proj, o_proj */
+    BR_HF_MAMBA1,     /* br_hf_fill_mamba1 */
+    BR_HF_MAMBA2,     /* br_hf_fill_mamba2 */
+    BR_HF_GATED_MLP,  /* gate_proj + up_proj -> gate_up_proj, down_proj */
+    BR_HF_SAME_NAMES, /* the block's tensor names as they are */
+} br_hf_block_kind;
+
+typedef struct br_hf_block_map {
+    const char *block;  /* braid block name */
+    const char *module; /* module under the layer, with its dot: "self_attn." */
+    br_hf_block_kind kind;
+} br_hf_block_map;
+
+typedef struct br_hf_layout {
+    const char *embed;                 /* "model.embed_tokens.weight" */
+    const char *embed_alias;           /* an older name, or NULL */
+    const char *final_norm;            /* "model.norm" */
+    const char *layer;                 /* "model.layers.%d." */
+    const char *unit_norm[4];          /* module of unit j's pre-norm: "input_layernorm" */
+    const br_hf_block_map *blocks;     /* terminated by {NULL} */
+} br_hf_layout;
+
+br_status br_hf_fill_layout(br_hf_ctx *ctx, br_param *p, const br_pname *n, const br_hf_layout *layout, br_error *err);
 
 /* Stacked experts ("gate_up_proj", "up_proj" or "down_proj": rest without
  * ".weight") from per-expert tensors "<expert_fmt % e><gate|up|down>.weight". */

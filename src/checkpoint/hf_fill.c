@@ -127,7 +127,7 @@ br_status br_hf_unmapped(br_hf_ctx *ctx, const br_param *p, br_error *err) {
 }
 
 static br_status put_prefixed(br_hf_ctx *ctx, br_param *p, const char *prefix, const char *rest, br_error *err) {
-    char name[256];
+    char name[BR_HF_NAME_MAX];
     snprintf(name, sizeof name, "%s%s", prefix, rest);
     return br_hf_put_same(ctx, p, name, err);
 }
@@ -138,7 +138,7 @@ br_status br_hf_fill_linear_like(br_hf_ctx *ctx, br_param *p, const char *rest, 
 
 br_status br_hf_fill_mamba2(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, br_error *err) {
     if (strcmp(rest, "conv1d.weight") == 0) { /* [C, 1, K] in the checkpoint */
-        char name[256];
+        char name[BR_HF_NAME_MAX];
         snprintf(name, sizeof name, "%sconv1d.weight", prefix);
         return br_hf_put_as(ctx, p, name, 3, (int64_t[]){p->shape[0], 1, p->shape[1]}, err);
     }
@@ -151,7 +151,7 @@ br_status br_hf_fill_attention(br_hf_ctx *ctx, br_param *p, const char *rest, co
 
 br_status br_hf_fill_gated_mlp(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, const char *gate,
                                const char *up, const char *down, br_error *err) {
-    char name[256];
+    char name[BR_HF_NAME_MAX];
     if (strcmp(rest, "gate_up_proj.weight") == 0) { /* [2F, in] = [gate; up] */
         const int64_t F = p->shape[0] / 2, in = p->shape[1];
         snprintf(name, sizeof name, "%s%s.weight", prefix, gate);
@@ -178,7 +178,7 @@ br_status br_hf_fill_gated_mlp(br_hf_ctx *ctx, br_param *p, const char *rest, co
 }
 
 br_status br_hf_fill_mamba1(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, br_error *err) {
-    char name[256];
+    char name[BR_HF_NAME_MAX];
     if (strcmp(rest, "conv1d.weight") == 0) {
         snprintf(name, sizeof name, "%sconv1d.weight", prefix);
         return br_hf_put_as(ctx, p, name, 3, (int64_t[]){p->shape[0], 1, p->shape[1]}, err);
@@ -200,7 +200,7 @@ br_status br_hf_fill_mamba1(br_hf_ctx *ctx, br_param *p, const char *rest, const
 
 br_status br_hf_fill_experts(br_hf_ctx *ctx, br_param *p, const char *rest, const char *expert_fmt, const char *gate,
                              const char *up, const char *down, br_error *err) {
-    char prefix[224], name[288];
+    char prefix[BR_HF_NAME_MAX / 2], name[BR_HF_NAME_MAX];
     const int64_t E = p->shape[0], rows = p->shape[1], cols = p->shape[2];
     int gated = strcmp(rest, "gate_up_proj") == 0;
     const char *single = strcmp(rest, "up_proj") == 0 ? up : strcmp(rest, "down_proj") == 0 ? down : NULL;
@@ -219,4 +219,40 @@ br_status br_hf_fill_experts(br_hf_ctx *ctx, br_param *p, const char *rest, cons
         }
     }
     return BR_OK;
+}
+
+br_status br_hf_fill_layout(br_hf_ctx *ctx, br_param *p, const br_pname *n, const br_hf_layout *lo, br_error *err) {
+    char name[BR_HF_NAME_MAX], prefix[BR_HF_NAME_MAX / 2];
+    switch (n->kind) {
+    case BR_PN_EMBED:
+        if (lo->embed_alias && br_st_find(ctx->st, lo->embed_alias)) return br_hf_put_same(ctx, p, lo->embed_alias, err);
+        return br_hf_put_same(ctx, p, lo->embed, err);
+    case BR_PN_LM_HEAD: return br_hf_put_same(ctx, p, "lm_head.weight", err);
+    case BR_PN_FINAL_NORM:
+        snprintf(name, sizeof name, "%s.%s", lo->final_norm, n->rest);
+        return br_hf_put_same(ctx, p, name, err);
+    case BR_PN_UNIT_NORM:
+        if (n->unit < 0 || n->unit >= 4 || !lo->unit_norm[n->unit]) break;
+        snprintf(prefix, sizeof prefix, lo->layer, n->layer);
+        snprintf(name, sizeof name, "%s%s.%s", prefix, lo->unit_norm[n->unit], n->rest);
+        return br_hf_put_same(ctx, p, name, err);
+    case BR_PN_BLOCK:
+        for (const br_hf_block_map *b = lo->blocks; b && b->block; b++) {
+            if (strcmp(b->block, n->block) != 0) continue;
+            char layer[128];
+            snprintf(layer, sizeof layer, lo->layer, n->layer);
+            snprintf(prefix, sizeof prefix, "%s%s", layer, b->module);
+            switch (b->kind) {
+            case BR_HF_ATTENTION: return br_hf_fill_attention(ctx, p, n->rest, prefix, err);
+            case BR_HF_MAMBA1: return br_hf_fill_mamba1(ctx, p, n->rest, prefix, err);
+            case BR_HF_MAMBA2: return br_hf_fill_mamba2(ctx, p, n->rest, prefix, err);
+            case BR_HF_GATED_MLP:
+                return br_hf_fill_gated_mlp(ctx, p, n->rest, prefix, "gate_proj", "up_proj", "down_proj", err);
+            case BR_HF_SAME_NAMES: return br_hf_fill_linear_like(ctx, p, n->rest, prefix, err);
+            }
+        }
+        break;
+    default: break;
+    }
+    return br_hf_unmapped(ctx, p, err);
 }

@@ -20,64 +20,44 @@
 #include "checkpoint/spec_writer.h"
 
 static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err) {
-    br_sw_nums ns = {0};
-    long long H, V, L, I, Ish, heads, kv, mh, mp, G, N, K, expand, chunk, E, k, ctx;
-    int tie, conv_bias, proj_bias, attn_bias;
-    double eps, theta, frac, lim[2], emb, resid, attn_mult, logits_scaling;
-    const char *act, *pos;
+    long long H, V, L, I, Ish, expand, E, k, ctx;
+    int tie;
+    double eps, emb, resid, logits_scaling, frac;
+    const char *pos;
+    br_sw_mamba2 m2;
+    br_sw_attention at = {0};
     BR_TRY(br_hf_int(c, "hidden_size", 4096, 1, 1 << 20, &H, err));
     BR_TRY(br_hf_int(c, "vocab_size", 32000, 1, 1 << 24, &V, err));
     BR_TRY(br_hf_int(c, "num_hidden_layers", 32, 1, 100000, &L, err));
     BR_TRY(br_hf_int(c, "intermediate_size", 11008, 1, 1 << 24, &I, err));
     BR_TRY(br_hf_int(c, "shared_intermediate_size", 1024, 0, 1 << 24, &Ish, err));
-    BR_TRY(br_hf_int(c, "num_attention_heads", 32, 1, 1 << 16, &heads, err));
-    BR_TRY(br_hf_int(c, "num_key_value_heads", heads, 1, 1 << 16, &kv, err));
+    BR_TRY(br_hf_int(c, "num_attention_heads", 32, 1, 1 << 16, &at.heads, err));
+    BR_TRY(br_hf_int(c, "num_key_value_heads", at.heads, 1, 1 << 16, &at.kv_heads, err));
     BR_TRY(br_hf_int(c, "num_local_experts", 8, 0, 1 << 16, &E, err));
     BR_TRY(br_hf_int(c, "num_experts_per_tok", 2, 1, 1 << 16, &k, err));
-    BR_TRY(br_hf_int(c, "mamba_n_heads", 128, 1, 1 << 20, &mh, err));
     BR_TRY(br_hf_int(c, "mamba_expand", 2, 1, 1024, &expand, err));
-    json_t *dh = br_hf_get(c, "mamba_d_head");
-    if (dh && json_is_string(dh)) mp = expand * H / mh;
-    else BR_TRY(br_hf_int(c, "mamba_d_head", expand * H / mh, 1, 1 << 16, &mp, err));
-    BR_TRY(br_hf_int(c, "mamba_n_groups", 1, 1, 1 << 16, &G, err));
-    BR_TRY(br_hf_int(c, "mamba_d_state", 256, 1, 4096, &N, err));
-    BR_TRY(br_hf_int(c, "mamba_d_conv", 4, 1, 16, &K, err));
-    BR_TRY(br_hf_int(c, "mamba_chunk_size", 256, 1, 1 << 20, &chunk, err));
     BR_TRY(br_hf_int(c, "max_position_embeddings", 2048, 1, 1LL << 40, &ctx, err));
     BR_TRY(br_hf_bool(c, "tie_word_embeddings", 0, &tie, err));
-    BR_TRY(br_hf_bool(c, "mamba_conv_bias", 1, &conv_bias, err));
-    BR_TRY(br_hf_bool(c, "mamba_proj_bias", 0, &proj_bias, err));
-    BR_TRY(br_hf_bool(c, "attention_bias", 0, &attn_bias, err));
+    BR_TRY(br_hf_bool(c, "attention_bias", 0, &at.bias, err));
     BR_TRY(br_hf_float(c, "rms_norm_eps", 1e-6, &eps, err));
     BR_TRY(br_hf_float(c, "embedding_multiplier", 1.0, &emb, err));
     BR_TRY(br_hf_float(c, "residual_multiplier", 1.0, &resid, err));
-    BR_TRY(br_hf_float(c, "attention_multiplier", 1.0, &attn_mult, err));
+    BR_TRY(br_hf_float(c, "attention_multiplier", 1.0, &at.scale, err));
     BR_TRY(br_hf_float(c, "logits_scaling", 1.0, &logits_scaling, err));
     BR_TRY(br_hf_str(c, "position_embedding_type", "nope", &pos, err));
-    BR_TRY(br_sw_rope(c, 10000.0, 1.0, &theta, &frac, err));
-    BR_TRY(br_sw_dt_limit(c, lim, err));
-    BR_TRY(br_sw_act(c, "hidden_act", "silu", &act, err));
-    if (strcmp(act, "silu") != 0)
-        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: hidden_act '%s' also drives the Mamba conv; braid uses SiLU there",
-                       c->path, act);
+    BR_TRY(br_sw_rope(c, 10000.0, 1.0, &at.rope_theta, &frac, err));
+    BR_TRY(br_sw_require_silu(c, "hidden_act", err));
+    BR_TRY(br_sw_read_mamba2(c, expand * H, eps, &m2, err));
     if (logits_scaling == 0) return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: logits_scaling is 0", c->path);
-    if (mh * mp != expand * H)
-        return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: mamba_n_heads * mamba_d_head (%lld) != mamba_expand * hidden_size "
-                       "(%lld)", c->path, mh * mp, expand * H);
-    int rope = strcmp(pos, "rope") == 0;
+    at.head_dim = H / at.heads;
+    at.rope = strcmp(pos, "rope") == 0;
+    at.rope_fraction = 1.0;
+    at.key_scale = at.in_scale = at.out_scale = 1.0;
     br_sw_model m = {H, V, ctx, tie, eps, emb, 1.0 / logits_scaling, resid};
     br_sw_header(sb, c, &m);
-    br_strbuf_printf(sb,
-                     "blocks:\n"
-                     "  mamba: {type: mamba2, heads: %lld, head_dim: %lld, d_state: %lld, groups: %lld, d_conv: %lld, "
-                     "conv_bias: %s, in_bias: %s, out_bias: %s, norm: gated, norm_groups: %lld, norm_eps: %s, "
-                     "dt_min: %s, dt_max: %s, chunk: %lld}\n"
-                     "  attn: {type: attention, heads: %lld, kv_heads: %lld, head_dim: %lld, rope: %s, rope_theta: %s, "
-                     "scale: %s, qkv_bias: %s, out_bias: %s}\n",
-                     mh, mp, N, G, K, conv_bias ? "true" : "false", proj_bias ? "true" : "false",
-                     proj_bias ? "true" : "false", G, br_sw_n(&ns, eps), br_sw_n(&ns, lim[0]), br_sw_n(&ns, lim[1]), chunk, heads, kv,
-                     H / heads, rope ? "neox" : "none", br_sw_n(&ns, theta), br_sw_n(&ns, attn_mult), attn_bias ? "true" : "false",
-                     attn_bias ? "true" : "false");
+    br_strbuf_printf(sb, "blocks:\n");
+    br_sw_emit_mamba2(sb, "mamba", &m2);
+    br_sw_emit_attention(sb, "attn", &at);
     if (E > 0)
         br_strbuf_printf(sb, "  ffn: {type: moe, experts: %lld, top_k: %lld, hidden: %lld, activation: silu, router: softmax, "
                              "normalize: true, shared_hidden: %lld}\n", E, k, I, Ish);
@@ -106,7 +86,7 @@ static br_status put_either(br_hf_ctx *ctx, br_param *p, const char *a, const ch
 }
 
 static br_status fill_ffn(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
-    char a[256], b[256];
+    char a[BR_HF_NAME_MAX], b[BR_HF_NAME_MAX];
     const int L = n->layer;
     const char *r = n->rest;
     if (strcmp(r, "router.weight") == 0) {
@@ -136,32 +116,17 @@ static br_status fill_ffn(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_err
     return br_hf_unmapped(ctx, p, err);
 }
 
+static const br_hf_block_map blocks[] = {
+    {"mamba", "mamba.", BR_HF_MAMBA2},
+    {"attn", "self_attn.", BR_HF_ATTENTION},
+    {NULL, NULL, 0},
+};
+static const br_hf_layout layout = {"model.embed_tokens.weight", NULL, "model.norm", "model.layers.%d.",
+                                    {"input_layernorm", "post_attention_layernorm"}, blocks};
+
 static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
-    char name[256];
-    switch (n->kind) {
-    case BR_PN_EMBED: return br_hf_put_same(ctx, p, "model.embed_tokens.weight", err);
-    case BR_PN_LM_HEAD: return br_hf_put_same(ctx, p, "lm_head.weight", err);
-    case BR_PN_FINAL_NORM:
-        snprintf(name, sizeof name, "model.norm.%s", n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_UNIT_NORM:
-        snprintf(name, sizeof name, "model.layers.%d.%s.%s", n->layer,
-                 n->unit == 0 ? "input_layernorm" : "post_attention_layernorm", n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_BLOCK:
-        if (strcmp(n->block, "mamba") == 0) {
-            snprintf(name, sizeof name, "model.layers.%d.mamba.", n->layer);
-            return br_hf_fill_mamba2(ctx, p, n->rest, name, err);
-        }
-        if (strcmp(n->block, "attn") == 0) {
-            snprintf(name, sizeof name, "model.layers.%d.self_attn.", n->layer);
-            return br_hf_fill_attention(ctx, p, n->rest, name, err);
-        }
-        if (strcmp(n->block, "ffn") == 0) return fill_ffn(ctx, p, n, err);
-        break;
-    default: break;
-    }
-    return br_hf_unmapped(ctx, p, err);
+    if (n->kind == BR_PN_BLOCK && strcmp(n->block, "ffn") == 0) return fill_ffn(ctx, p, n, err);
+    return br_hf_fill_layout(ctx, p, n, &layout, err);
 }
 
 const br_family br_family_granite = {"granitemoehybrid", write_spec, NULL, fill};

@@ -72,45 +72,28 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
     return BR_OK;
 }
 
+static const br_hf_block_map blocks[] = {
+    {"mamba", "mamba.", BR_HF_MAMBA1},
+    {"attn", "self_attn.", BR_HF_ATTENTION},
+    {"mlp", "feed_forward.", BR_HF_GATED_MLP},
+    {NULL, NULL, 0},
+};
+static const br_hf_layout layout = {"model.embed_tokens.weight", NULL, "model.final_layernorm", "model.layers.%d.",
+                                    {"input_layernorm", "pre_ff_layernorm"}, blocks};
+
 static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
-    char name[256];
-    switch (n->kind) {
-    case BR_PN_EMBED: return br_hf_put_same(ctx, p, "model.embed_tokens.weight", err);
-    case BR_PN_LM_HEAD: return br_hf_put_same(ctx, p, "lm_head.weight", err);
-    case BR_PN_FINAL_NORM:
-        snprintf(name, sizeof name, "model.final_layernorm.%s", n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_UNIT_NORM:
-        snprintf(name, sizeof name, "model.layers.%d.%s.%s", n->layer, n->unit == 0 ? "input_layernorm" : "pre_ff_layernorm",
-                 n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_BLOCK:
-        if (strcmp(n->block, "mamba") == 0) {
-            snprintf(name, sizeof name, "model.layers.%d.mamba.", n->layer);
-            return br_hf_fill_mamba1(ctx, p, n->rest, name, err);
+    char name[BR_HF_NAME_MAX];
+    if (n->kind == BR_PN_BLOCK && strcmp(n->block, "moe") == 0) {
+        if (strcmp(n->rest, "router.weight") == 0) {
+            snprintf(name, sizeof name, "model.layers.%d.feed_forward.router.weight", n->layer);
+            return br_hf_put_same(ctx, p, name, err);
         }
-        if (strcmp(n->block, "attn") == 0) {
-            snprintf(name, sizeof name, "model.layers.%d.self_attn.", n->layer);
-            return br_hf_fill_attention(ctx, p, n->rest, name, err);
+        if (strncmp(n->rest, "experts.", 8) == 0) {
+            snprintf(name, sizeof name, "model.layers.%d.feed_forward.experts.%%d.", n->layer);
+            return br_hf_fill_experts(ctx, p, n->rest + 8, name, "gate_proj", "up_proj", "down_proj", err);
         }
-        if (strcmp(n->block, "mlp") == 0) {
-            snprintf(name, sizeof name, "model.layers.%d.feed_forward.", n->layer);
-            return br_hf_fill_gated_mlp(ctx, p, n->rest, name, "gate_proj", "up_proj", "down_proj", err);
-        }
-        if (strcmp(n->block, "moe") == 0) {
-            if (strcmp(n->rest, "router.weight") == 0) {
-                snprintf(name, sizeof name, "model.layers.%d.feed_forward.router.weight", n->layer);
-                return br_hf_put_same(ctx, p, name, err);
-            }
-            if (strncmp(n->rest, "experts.", 8) == 0 && strstr(n->rest, ".weight") == NULL) {
-                snprintf(name, sizeof name, "model.layers.%d.feed_forward.experts.%%d.", n->layer);
-                return br_hf_fill_experts(ctx, p, n->rest + 8, name, "gate_proj", "up_proj", "down_proj", err);
-            }
-        }
-        break;
-    default: break;
     }
-    return br_hf_unmapped(ctx, p, err);
+    return br_hf_fill_layout(ctx, p, n, &layout, err);
 }
 
 const br_family br_family_jamba = {"jamba", write_spec, NULL, fill};

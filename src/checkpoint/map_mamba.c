@@ -52,26 +52,12 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
     return BR_OK;
 }
 
+static const br_hf_block_map blocks[] = {{"mixer", "mixer.", BR_HF_MAMBA1}, {NULL, NULL, 0}};
+static const br_hf_layout layout = {"backbone.embeddings.weight", "backbone.embedding.weight", "backbone.norm_f",
+                                    "backbone.layers.%d.", {"norm"}, blocks};
+
 static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
-    char name[256];
-    switch (n->kind) {
-    case BR_PN_EMBED:
-        if (br_st_find(ctx->st, "backbone.embedding.weight")) return br_hf_put_same(ctx, p, "backbone.embedding.weight", err);
-        return br_hf_put_same(ctx, p, "backbone.embeddings.weight", err);
-    case BR_PN_LM_HEAD: return br_hf_put_same(ctx, p, "lm_head.weight", err);
-    case BR_PN_FINAL_NORM:
-        snprintf(name, sizeof name, "backbone.norm_f.%s", n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_UNIT_NORM:
-        snprintf(name, sizeof name, "backbone.layers.%d.norm.%s", n->layer, n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_BLOCK:
-        if (strcmp(n->block, "mixer") != 0) break;
-        snprintf(name, sizeof name, "backbone.layers.%d.mixer.", n->layer);
-        return br_hf_fill_mamba1(ctx, p, n->rest, name, err);
-    default: break;
-    }
-    return br_hf_unmapped(ctx, p, err);
+    return br_hf_fill_layout(ctx, p, n, &layout, err);
 }
 
 const br_family br_family_mamba = {"mamba", write_spec, NULL, fill};

@@ -111,7 +111,7 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
 }
 
 static br_status fill_moe(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
-    char name[256];
+    char name[BR_HF_NAME_MAX];
     const char *r = n->rest;
     if (strcmp(r, "router.weight") == 0 || strcmp(r, "router.selection_bias") == 0) {
         snprintf(name, sizeof name, "backbone.layers.%d.mixer.gate.%s", n->layer,
@@ -129,27 +129,18 @@ static br_status fill_moe(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_err
     return br_hf_unmapped(ctx, p, err);
 }
 
+static const br_hf_block_map blocks[] = {
+    {"mamba", "mixer.", BR_HF_MAMBA2},
+    {"attn", "mixer.", BR_HF_ATTENTION},
+    {"mlp", "mixer.", BR_HF_SAME_NAMES},
+    {NULL, NULL, 0},
+};
+static const br_hf_layout layout = {"backbone.embeddings.weight", NULL, "backbone.norm_f", "backbone.layers.%d.",
+                                    {"norm"}, blocks};
+
 static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
-    char name[256];
-    switch (n->kind) {
-    case BR_PN_EMBED: return br_hf_put_same(ctx, p, "backbone.embeddings.weight", err);
-    case BR_PN_LM_HEAD: return br_hf_put_same(ctx, p, "lm_head.weight", err);
-    case BR_PN_FINAL_NORM:
-        snprintf(name, sizeof name, "backbone.norm_f.%s", n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_UNIT_NORM:
-        snprintf(name, sizeof name, "backbone.layers.%d.norm.%s", n->layer, n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_BLOCK:
-        snprintf(name, sizeof name, "backbone.layers.%d.mixer.", n->layer);
-        if (strcmp(n->block, "mamba") == 0) return br_hf_fill_mamba2(ctx, p, n->rest, name, err);
-        if (strcmp(n->block, "attn") == 0) return br_hf_fill_attention(ctx, p, n->rest, name, err);
-        if (strcmp(n->block, "mlp") == 0) return br_hf_fill_linear_like(ctx, p, n->rest, name, err);
-        if (strcmp(n->block, "moe") == 0) return fill_moe(ctx, p, n, err);
-        break;
-    default: break;
-    }
-    return br_hf_unmapped(ctx, p, err);
+    if (n->kind == BR_PN_BLOCK && strcmp(n->block, "moe") == 0) return fill_moe(ctx, p, n, err);
+    return br_hf_fill_layout(ctx, p, n, &layout, err);
 }
 
 const br_family br_family_nemotron_h = {"nemotron_h", write_spec, NULL, fill};

@@ -100,7 +100,7 @@ static br_status prepare(br_hf_ctx *ctx, br_error *err) {
 }
 
 static br_status fill_mamba(br_hf_ctx *ctx, br_param *p, const char *rest, const char *prefix, br_error *err) {
-    char name[400];
+    char name[BR_HF_NAME_MAX];
     snprintf(name, sizeof name, "%s%s", prefix, rest);
     if (strncmp(rest, "in_proj.", 8) == 0) { /* interleaved [x0 z0 x1 z1 ...] rows -> [x; z] */
         const int64_t rows = p->shape[0] / 2, len = p->ndim == 2 ? p->shape[1] : 1;
@@ -114,7 +114,7 @@ static br_status fill_mamba(br_hf_ctx *ctx, br_param *p, const char *rest, const
         return br_hf_put_same(ctx, p, name, err);
     }
     /* the head count is the leading dimension of the per-head x_proj */
-    char xname[400];
+    char xname[BR_HF_NAME_MAX];
     snprintf(xname, sizeof xname, "%sx_proj_weight", prefix);
     const br_st_tensor *xp = br_st_find(ctx->st, xname);
     int64_t heads = xp && xp->ndim == 3 ? xp->shape[0] : 1;
@@ -130,49 +130,28 @@ static br_status fill_mamba(br_hf_ctx *ctx, br_param *p, const char *rest, const
 
 static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
     const br_zamba_layers *z = ctx->fam;
-    char name[256];
+    char name[BR_HF_NAME_MAX];
     const int first = z->n_hybrid ? z->hybrid_ids[0] : 0;
-    int hybrid = n->layer >= 0 && n->layer < z->n_layers && z->kind[n->layer] == 'h';
-    switch (n->kind) {
-    case BR_PN_EMBED: return br_hf_put_same(ctx, p, "model.embed_tokens.weight", err);
-    case BR_PN_LM_HEAD: return br_hf_put_same(ctx, p, "lm_head.weight", err);
-    case BR_PN_FINAL_NORM:
-        snprintf(name, sizeof name, "model.final_layernorm.%s", n->rest);
+    if (n->kind == BR_PN_SHARED && strcmp(n->block, "sattn") == 0) {
+        if (strcmp(n->rest, "pre_norm.weight") == 0)
+            snprintf(name, sizeof name, "model.layers.%d.shared_transf.input_layernorm.weight", first);
+        else snprintf(name, sizeof name, "model.layers.%d.shared_transf.self_attn.%s", first, n->rest);
         return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_UNIT_NORM:
-        snprintf(name, sizeof name, hybrid ? "model.layers.%d.mamba_decoder.input_layernorm.%s"
-                                           : "model.layers.%d.input_layernorm.%s", n->layer, n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_SHARED:
-        if (strcmp(n->block, "sattn") == 0) {
-            if (strcmp(n->rest, "pre_norm.weight") == 0)
-                snprintf(name, sizeof name, "model.layers.%d.shared_transf.input_layernorm.weight", first);
-            else snprintf(name, sizeof name, "model.layers.%d.shared_transf.self_attn.%s", first, n->rest);
-            return br_hf_put_same(ctx, p, name, err);
-        }
-        if (strcmp(n->block, "smlp") == 0) {
-            if (strcmp(n->rest, "pre_norm.weight") == 0) {
-                snprintf(name, sizeof name, "model.layers.%d.shared_transf.pre_ff_layernorm.weight", first);
-                return br_hf_put_same(ctx, p, name, err);
-            }
-            snprintf(name, sizeof name, "model.layers.%d.shared_transf.feed_forward.", first);
-            return br_hf_fill_gated_mlp(ctx, p, n->rest, name, "gate_proj", "up_proj", "down_proj", err);
-        }
-        break;
-    case BR_PN_BLOCK:
-        if (strcmp(n->block, "proj") == 0 && strcmp(n->rest, "proj.weight") == 0) {
-            snprintf(name, sizeof name, "model.layers.%d.linear.weight", n->layer);
-            return br_hf_put_same(ctx, p, name, err);
-        }
-        if (strcmp(n->block, "mamba") == 0) {
-            snprintf(name, sizeof name, hybrid ? "model.layers.%d.mamba_decoder.mamba." : "model.layers.%d.mamba.",
-                     n->layer);
-            return fill_mamba(ctx, p, n->rest, name, err);
-        }
-        break;
-    default: break;
     }
-    return br_hf_unmapped(ctx, p, err);
+    if (n->kind == BR_PN_SHARED && strcmp(n->block, "smlp") == 0) {
+        if (strcmp(n->rest, "pre_norm.weight") == 0) {
+            snprintf(name, sizeof name, "model.layers.%d.shared_transf.pre_ff_layernorm.weight", first);
+            return br_hf_put_same(ctx, p, name, err);
+        }
+        snprintf(name, sizeof name, "model.layers.%d.shared_transf.feed_forward.", first);
+        return br_hf_fill_gated_mlp(ctx, p, n->rest, name, "gate_proj", "up_proj", "down_proj", err);
+    }
+    if (n->kind == BR_PN_BLOCK && strcmp(n->block, "mamba") == 0) {
+        char prefix[BR_HF_NAME_MAX / 2];
+        br_zamba_mamba_prefix(z, n->layer, prefix, sizeof prefix);
+        return fill_mamba(ctx, p, n->rest, prefix, err);
+    }
+    return br_zamba_fill_common(ctx, p, n, z, err);
 }
 
 const br_family br_family_zamba = {"zamba", write_spec, prepare, fill};

@@ -119,7 +119,7 @@ static br_status prepare(br_hf_ctx *ctx, br_error *err) {
 }
 
 static br_status fill_shared(br_hf_ctx *ctx, br_param *p, const br_pname *n, const zamba2_fam *f, br_error *err) {
-    char name[400];
+    char name[BR_HF_NAME_MAX];
     int attn = strncmp(n->block, "attn", 4) == 0, mlp = strncmp(n->block, "mlp", 3) == 0;
     long long b = atoll(n->block + (attn ? 4 : 3));
     if ((!attn && !mlp) || b < 0 || b >= f->blocks || b >= f->z.n_hybrid) return br_hf_unmapped(ctx, p, err);
@@ -139,7 +139,7 @@ static br_status fill_adapter(br_hf_ctx *ctx, br_param *p, const br_pname *n, co
     if (k < 0) return br_hf_unmapped(ctx, p, err);
     const int first = f->z.hybrid_ids[k % f->blocks];
     const int which = strcmp(n->rest, "a") == 0 ? 0 : 1;
-    char name[400];
+    char name[BR_HF_NAME_MAX];
     if (strcmp(n->block, "gate_up_proj") == 0)
         snprintf(name, sizeof name, "model.layers.%d.shared_transformer.feed_forward.gate_up_proj_adapter_list.%d.%d.weight",
                  first, k, which);
@@ -152,34 +152,14 @@ static br_status fill_adapter(br_hf_ctx *ctx, br_param *p, const br_pname *n, co
 
 static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
     const zamba2_fam *f = ctx->fam;
-    char name[400];
-    int hybrid = n->layer >= 0 && n->layer < f->z.n_layers && f->z.kind[n->layer] == 'h';
-    switch (n->kind) {
-    case BR_PN_EMBED: return br_hf_put_same(ctx, p, "model.embed_tokens.weight", err);
-    case BR_PN_LM_HEAD: return br_hf_put_same(ctx, p, "lm_head.weight", err);
-    case BR_PN_FINAL_NORM:
-        snprintf(name, sizeof name, "model.final_layernorm.%s", n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_UNIT_NORM:
-        snprintf(name, sizeof name, hybrid ? "model.layers.%d.mamba_decoder.input_layernorm.%s"
-                                           : "model.layers.%d.input_layernorm.%s", n->layer, n->rest);
-        return br_hf_put_same(ctx, p, name, err);
-    case BR_PN_SHARED: return fill_shared(ctx, p, n, f, err);
-    case BR_PN_ADAPTER: return fill_adapter(ctx, p, n, f, err);
-    case BR_PN_BLOCK:
-        if (strcmp(n->block, "proj") == 0 && strcmp(n->rest, "proj.weight") == 0) {
-            snprintf(name, sizeof name, "model.layers.%d.linear.weight", n->layer);
-            return br_hf_put_same(ctx, p, name, err);
-        }
-        if (strcmp(n->block, "mamba") == 0) {
-            snprintf(name, sizeof name, hybrid ? "model.layers.%d.mamba_decoder.mamba." : "model.layers.%d.mamba.",
-                     n->layer);
-            return br_hf_fill_mamba2(ctx, p, n->rest, name, err);
-        }
-        break;
-    default: break;
+    if (n->kind == BR_PN_SHARED) return fill_shared(ctx, p, n, f, err);
+    if (n->kind == BR_PN_ADAPTER) return fill_adapter(ctx, p, n, f, err);
+    if (n->kind == BR_PN_BLOCK && strcmp(n->block, "mamba") == 0) {
+        char prefix[BR_HF_NAME_MAX / 2];
+        br_zamba_mamba_prefix(&f->z, n->layer, prefix, sizeof prefix);
+        return br_hf_fill_mamba2(ctx, p, n->rest, prefix, err);
     }
-    return br_hf_unmapped(ctx, p, err);
+    return br_zamba_fill_common(ctx, p, n, &f->z, err);
 }
 
 const br_family br_family_zamba2 = {"zamba2", write_spec, prepare, fill};

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <string.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,5 +108,77 @@ br_status br_sw_rope(const br_hf_config *cfg, double def_theta, double def_fract
     if (!(*theta > 0) || !(*fraction > 0 && *fraction <= 1))
         return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: rope_theta %g / partial_rotary_factor %g out of range", cfg->path,
                        *theta, *fraction);
+    return BR_OK;
+}
+
+static const char *tf(int b) { return b ? "true" : "false"; }
+
+void br_sw_emit_mamba2(br_strbuf *sb, const char *name, const br_sw_mamba2 *m) {
+    br_sw_nums ns = {0};
+    br_strbuf_printf(sb,
+                     "  %s: {type: mamba2, heads: %lld, head_dim: %lld, d_state: %lld, groups: %lld, d_conv: %lld, "
+                     "conv_bias: %s, in_bias: %s, out_bias: %s, norm: %s, norm_before_gate: %s, norm_groups: %lld, "
+                     "norm_eps: %s, dt_min: %s, dt_max: %s, chunk: %lld",
+                     name, m->heads, m->head_dim, m->d_state, m->groups, m->d_conv, tf(m->conv_bias), tf(m->in_bias),
+                     tf(m->out_bias), m->gated ? "gated" : "none", tf(m->norm_before_gate), m->groups,
+                     br_sw_n(&ns, m->norm_eps), br_sw_n(&ns, m->dt_min), br_sw_n(&ns, m->dt_max), m->chunk);
+    if (m->in_scale != 1.0) br_strbuf_printf(sb, ", in_scale: %s", br_sw_n(&ns, m->in_scale));
+    if (m->out_scale != 1.0) br_strbuf_printf(sb, ", out_scale: %s", br_sw_n(&ns, m->out_scale));
+    if (m->n_in_scales) {
+        br_strbuf_printf(sb, ", in_scales: [");
+        for (int i = 0; i < m->n_in_scales; i++) br_strbuf_printf(sb, "%s%s", i ? ", " : "", br_sw_n(&ns, m->in_scales[i]));
+        br_strbuf_printf(sb, "]");
+    }
+    br_strbuf_printf(sb, "}\n");
+}
+
+br_status br_sw_read_mamba2(const br_hf_config *c, long long inner, double norm_eps, br_sw_mamba2 *m, br_error *err) {
+    double lim[2];
+    int proj_bias;
+    memset(m, 0, sizeof *m);
+    m->gated = 1;
+    m->norm_eps = norm_eps;
+    m->in_scale = m->out_scale = 1.0;
+    BR_TRY(br_hf_int(c, "mamba_n_heads", 128, 1, 1 << 20, &m->heads, err));
+    json_t *dh = br_hf_get(c, "mamba_d_head");
+    if (dh && json_is_string(dh)) m->head_dim = inner / m->heads;
+    else BR_TRY(br_hf_int(c, "mamba_d_head", inner / m->heads, 1, 1 << 16, &m->head_dim, err));
+    BR_TRY(br_hf_int(c, "mamba_n_groups", 1, 1, 1 << 16, &m->groups, err));
+    BR_TRY(br_hf_int(c, "mamba_d_state", 256, 1, 4096, &m->d_state, err));
+    BR_TRY(br_hf_int(c, "mamba_d_conv", 4, 1, 16, &m->d_conv, err));
+    BR_TRY(br_hf_int(c, "mamba_chunk_size", 256, 1, 1 << 20, &m->chunk, err));
+    BR_TRY(br_hf_bool(c, "mamba_conv_bias", 1, &m->conv_bias, err));
+    BR_TRY(br_hf_bool(c, "mamba_proj_bias", 0, &proj_bias, err));
+    BR_TRY(br_sw_dt_limit(c, lim, err));
+    m->in_bias = m->out_bias = proj_bias;
+    m->dt_min = lim[0];
+    m->dt_max = lim[1];
+    if (m->heads * m->head_dim != inner)
+        return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: mamba_n_heads * mamba_d_head (%lld) != the Mamba inner width (%lld)",
+                       c->path, m->heads * m->head_dim, inner);
+    return BR_OK;
+}
+
+void br_sw_emit_attention(br_strbuf *sb, const char *name, const br_sw_attention *a) {
+    br_sw_nums ns = {0};
+    br_strbuf_printf(sb, "  %s: {type: attention, %sheads: %lld, kv_heads: %lld, head_dim: %lld, rope: %s", name,
+                     a->shared ? "shared: true, " : "", a->heads, a->kv_heads, a->head_dim, a->rope ? "neox" : "none");
+    if (a->rope)
+        br_strbuf_printf(sb, ", rope_theta: %s, rope_fraction: %s", br_sw_n(&ns, a->rope_theta),
+                         br_sw_n(&ns, a->rope_fraction));
+    if (a->scale != 0) br_strbuf_printf(sb, ", scale: %s", br_sw_n(&ns, a->scale));
+    if (a->key_scale != 1.0) br_strbuf_printf(sb, ", key_scale: %s", br_sw_n(&ns, a->key_scale));
+    if (a->in_scale != 1.0) br_strbuf_printf(sb, ", in_scale: %s", br_sw_n(&ns, a->in_scale));
+    if (a->out_scale != 1.0) br_strbuf_printf(sb, ", out_scale: %s", br_sw_n(&ns, a->out_scale));
+    if (a->bias) br_strbuf_printf(sb, ", qkv_bias: true, out_bias: true");
+    br_strbuf_printf(sb, "}\n");
+}
+
+br_status br_sw_require_silu(const br_hf_config *cfg, const char *key, br_error *err) {
+    const char *act;
+    BR_TRY(br_sw_act(cfg, key, "silu", &act, err));
+    if (strcmp(act, "silu") != 0)
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: %s '%s' drives the Mamba convolution; braid implements SiLU there",
+                       cfg->path, key, act);
     return BR_OK;
 }

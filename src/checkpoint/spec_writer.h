@@ -42,4 +42,40 @@ br_status br_sw_dt_limit(const br_hf_config *cfg, double lim[2], br_error *err);
 br_status br_sw_rope(const br_hf_config *cfg, double def_theta, double def_fraction, double *theta, double *fraction,
                      br_error *err);
 
+/* A mamba2 block's settings, and the YAML line "  <name>: {type: mamba2, ...}". */
+typedef struct br_sw_mamba2 {
+    long long heads, head_dim, d_state, groups, d_conv, chunk;
+    int conv_bias, in_bias, out_bias;
+    int gated;              /* gated RMSNorm (else y * silu(z)) */
+    int norm_before_gate;
+    double norm_eps, dt_min, dt_max;
+    double in_scale, out_scale; /* block multipliers (1: omitted) */
+    int n_in_scales;
+    double in_scales[5];
+} br_sw_mamba2;
+void br_sw_emit_mamba2(br_strbuf *sb, const char *name, const br_sw_mamba2 *m);
+
+/* Reads the mamba_* keys that Bamba, Granite and Falcon-H1 share (their
+ * defaults are the same): mamba_n_heads, mamba_d_head ("auto" or absent:
+ * inner / heads), mamba_n_groups, mamba_d_state, mamba_d_conv,
+ * mamba_chunk_size, mamba_conv_bias, mamba_proj_bias (both biases), and
+ * time_step_limit; checks heads * head_dim == inner.  The gated norm is on,
+ * grouped by n_groups (the original math), with eps norm_eps. */
+br_status br_sw_read_mamba2(const br_hf_config *cfg, long long inner, double norm_eps, br_sw_mamba2 *m, br_error *err);
+
+/* An attention block's settings and its YAML line. */
+typedef struct br_sw_attention {
+    long long heads, kv_heads, head_dim;
+    int rope;                  /* rotate (neox style) */
+    double rope_theta, rope_fraction;
+    double scale;              /* 0: 1/sqrt(head_dim) */
+    double key_scale, in_scale, out_scale; /* 1: omitted */
+    int bias;                  /* q, k, v and o biases */
+    int shared;
+} br_sw_attention;
+void br_sw_emit_attention(br_strbuf *sb, const char *name, const br_sw_attention *a);
+
+/* Fails unless the family's conv activation is SiLU (the only one braid's Mamba conv implements). */
+br_status br_sw_require_silu(const br_hf_config *cfg, const char *key, br_error *err);
+
 #endif /* BR_CHECKPOINT_SPEC_WRITER_H */
