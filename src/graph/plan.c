@@ -9,17 +9,19 @@
 
 #include "base/error.h"
 
-static const br_init INIT_ONES = {BR_INIT_CONST, 1.0f, 0};
-static const br_init INIT_ZEROS = {BR_INIT_CONST, 0.0f, 0};
+/* Random norms are not the identity, so tests see their weights and biases. */
+static const br_init INIT_NORM_WEIGHT = {BR_INIT_NORMAL, 0.1f, 1.0f};
+static const br_init INIT_NORM_OFFSET = {BR_INIT_NORMAL, 0.1f, 0.0f};
+static const br_init INIT_NORM_BIAS = {BR_INIT_NORMAL, 0.05f, 0.0f};
 
 static br_status declare_norm(br_weights *w, const char *prefix, const br_norm_def *n, int width, br_error *err) {
     if (n->kind == BR_NORM_NONE) return BR_OK;
     char name[192];
     snprintf(name, sizeof name, "%sweight", prefix);
-    BR_TRY(br_weights_add(w, name, 1, (int64_t[]){width}, n->unit_offset ? INIT_ZEROS : INIT_ONES, err));
+    BR_TRY(br_weights_add(w, name, 1, (int64_t[]){width}, n->unit_offset ? INIT_NORM_OFFSET : INIT_NORM_WEIGHT, err));
     if (n->bias) {
         snprintf(name, sizeof name, "%sbias", prefix);
-        BR_TRY(br_weights_add(w, name, 1, (int64_t[]){width}, INIT_ZEROS, err));
+        BR_TRY(br_weights_add(w, name, 1, (int64_t[]){width}, INIT_NORM_BIAS, err));
     }
     return BR_OK;
 }

@@ -121,7 +121,7 @@ static void fill(br_param *p, uint64_t seed) {
     case BR_INIT_NORMAL:
         for (int64_t i = 0; i < n; i++) {
             double u1 = next_unit(&s), u2 = next_unit(&s);
-            x[i] = (float)(a * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+            x[i] = (float)(b + a * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
         }
         break;
     case BR_INIT_UNIFORM:

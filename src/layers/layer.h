@@ -37,7 +37,7 @@ typedef struct br_block_dims {
 
 /* How a parameter is filled in a random-weight model. */
 typedef enum br_init_kind {
-    BR_INIT_NORMAL,      /* N(0, a^2)                                          */
+    BR_INIT_NORMAL,      /* N(b, a^2)                                          */
     BR_INIT_UNIFORM,     /* U(a, b)                                            */
     BR_INIT_CONST,       /* every element = a (ones for norms: a = 1)          */
     BR_INIT_LOG_ARANGE,  /* log(1 .. n) along the last axis (Mamba-1 A_log)    */

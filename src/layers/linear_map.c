@@ -16,7 +16,7 @@ br_status br_lin_declare(br_param_sink *sink, const char *name, int out, int in,
     BR_TRY(br_param2(sink, full, out, in, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
     if (bias) {
         snprintf(full, sizeof full, "%s.bias", name);
-        BR_TRY(br_param1(sink, full, out, (br_init){BR_INIT_CONST, 0.0f, 0}, err));
+        BR_TRY(br_param1(sink, full, out, (br_init){BR_INIT_NORMAL, 0.02f, 0.0f}, err));
     }
     return BR_OK;
 }

@@ -81,11 +81,11 @@ static br_status mamba_params(const void *cfg, const br_block_dims *d, br_param_
     BR_TRY(br_param3(s, "dt_proj.weight", H, Di / H, R, (br_init){BR_INIT_UNIFORM, -1.0f / sqrtf((float)R), 1.0f / sqrtf((float)R)}, err));
     BR_TRY(br_param1(s, "dt_proj.bias", Di, (br_init){BR_INIT_DT_BIAS, 1e-3f, 0.1f}, err));
     BR_TRY(br_param2(s, "A_log", Di, N, (br_init){BR_INIT_LOG_ARANGE, 0, 0}, err));
-    BR_TRY(br_param1(s, "D", Di, (br_init){BR_INIT_CONST, 1.0f, 0}, err));
+    BR_TRY(br_param1(s, "D", Di, (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
     if (c->bcdt_norm == BCDT_RMS_WEIGHTED) {
-        BR_TRY(br_param1(s, "dt_norm.weight", R, (br_init){BR_INIT_CONST, 1.0f, 0}, err));
-        BR_TRY(br_param1(s, "b_norm.weight", N, (br_init){BR_INIT_CONST, 1.0f, 0}, err));
-        BR_TRY(br_param1(s, "c_norm.weight", N, (br_init){BR_INIT_CONST, 1.0f, 0}, err));
+        BR_TRY(br_param1(s, "dt_norm.weight", R, (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
+        BR_TRY(br_param1(s, "b_norm.weight", N, (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
+        BR_TRY(br_param1(s, "c_norm.weight", N, (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
     }
     return br_lin_declare(s, "out_proj", d->d_model, Di, c->proj_bias, err);
 }

@@ -97,7 +97,7 @@ static br_status m2_params(const void *cfg, const br_block_dims *d, br_param_sin
     BR_TRY(br_param1(s, "dt_bias", H, (br_init){BR_INIT_DT_BIAS, 1e-3f, 0.1f}, err));
     BR_TRY(br_param1(s, "A_log", H, (br_init){BR_INIT_LOG_UNIFORM, 1.0f, 16.0f}, err));
     BR_TRY(br_param1(s, "D", H, (br_init){BR_INIT_CONST, 1.0f, 0}, err));
-    if (c->norm == M2_NORM_GATED) BR_TRY(br_param1(s, "norm.weight", inner(c), (br_init){BR_INIT_CONST, 1.0f, 0}, err));
+    if (c->norm == M2_NORM_GATED) BR_TRY(br_param1(s, "norm.weight", inner(c), (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
     return br_lin_declare(s, "out_proj", d->d_model, inner(c), c->out_bias, err);
 }
 

@@ -71,7 +71,7 @@ static br_status moe_params(const void *cfg, const br_block_dims *d, br_param_si
     const moe_cfg *c = cfg;
     const int E = c->experts, F = c->hidden;
     BR_TRY(br_lin_declare(s, "router", E, d->in_dim, 0, err));
-    if (c->selection_bias) BR_TRY(br_param1(s, "router.selection_bias", E, (br_init){BR_INIT_CONST, 0.0f, 0}, err));
+    if (c->selection_bias) BR_TRY(br_param1(s, "router.selection_bias", E, (br_init){BR_INIT_NORMAL, 0.05f, 0.0f}, err));
     BR_TRY(br_param3(s, c->gated ? "experts.gate_up_proj" : "experts.up_proj", E, up_rows(c, F), d->in_dim,
                      (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
     BR_TRY(br_param3(s, "experts.down_proj", E, d->d_model, F, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
