@@ -229,7 +229,7 @@ static void test_attention_matches_direct_sum(void **state) {
                 }
             }
         br_attn_args a = {T, S, H, KVH, hd, q, H * hd, k, KVH * hd, v, KVH * hd, qp0, kp0, window, 0.3f, o, H * hd, NULL};
-        a.work = malloc((size_t)br_attn_work_doubles(&a) * sizeof(double));
+        a.work = malloc((size_t)br_attn_work_floats(&a) * sizeof(float));
         br_cpu_attention(&a);
         free(a.work);
         assert_true(br_test_rel_err(o, r, (size_t)T * H * hd) < TOL);

@@ -175,7 +175,7 @@ void br_sw_emit_attention(br_strbuf *sb, const char *name, const br_sw_attention
 }
 
 br_status br_sw_require_silu(const br_hf_config *cfg, const char *key, br_error *err) {
-    const char *act;
+    const char *act = NULL;
     BR_TRY(br_sw_act(cfg, key, "silu", &act, err));
     if (strcmp(act, "silu") != 0)
         return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: %s '%s' drives the Mamba convolution; braid implements SiLU there",

@@ -31,10 +31,10 @@ typedef struct br_attn_args {
     int window;
     float scale;
     float *o; int ldo;            /* [T, heads*hd] */
-    double *work;                 /* br_attn_work_doubles(args) doubles */
+    float *work;                  /* br_attn_work_floats(args) floats */
 } br_attn_args;
 
-long br_attn_work_doubles(const br_attn_args *a);
+long br_attn_work_floats(const br_attn_args *a);
 void br_cpu_attention(const br_attn_args *a);
 
 #endif /* BR_KERNELS_ATTENTION_H */

@@ -5,7 +5,7 @@
  * token t:  dt = clamp(softplus(dt_raw + dt_bias), dt_min, dt_max)
  *           h_t = exp(dt A) h_{t-1} + dt x_t B_t^T          h: [P, N]
  *           y_t = h_t C_t + D x_t                           y: [P]
- * Prefill computes it in chunks of Q tokens (ssd_cpu.c): within a chunk the
+ * Prefill computes it in chunks of Q tokens (kernels/cpu/ssd.c): within a chunk the
  * quadratic form y = (L o C B^T) (dt x) with L[i,j] = exp(sum_{j<s<=i} dA_s),
  * plus the decayed contribution of the state entering the chunk; the state
  * is then passed to the next chunk.  `ssd_scan_ref` is the sequential

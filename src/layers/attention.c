@@ -156,7 +156,7 @@ static br_status attend_sequence(const attn_cfg *c, br_exec *ex, const br_site *
         a.S = (int)(n_old + T);
         a.k_pos0 = p0 - n_old;
     }
-    a.work = (double *)br_exec_scratch(ex, (size_t)br_attn_work_doubles(&a) * 2, err);
+    a.work = br_exec_scratch(ex, (size_t)br_attn_work_floats(&a), err);
     if (!a.work) return BR_ERR_NOMEM;
     BR_KERNEL(attention, &a);
     return BR_OK;

@@ -1,37 +1,21 @@
 /*
  * attention.c (cpu) - RoPE and causal (optionally windowed) attention with
- * GQA.  Scores and the softmax are accumulated in double.
+ * GQA.  Per query head and block of up to 128 query rows:
+ *   S = scale Q K^T (BLAS), mask, P = softmax(S) with the sum in double,
+ *   O = P V (BLAS)
+ * so long prefills run at BLAS speed on every core.
  */
 #include "kernels/attention.h"
 
+#include <cblas.h>
 #include <math.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-static int n_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-long br_attn_work_doubles(const br_attn_args *a) { return (long)n_threads() * (a->S + a->head_dim + 1); }
+#define Q_BLOCK 128
 
 void br_cpu_rope(int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
                  float *x, int ldx) {
     if (style == BR_ROPE_NONE || rot_dim <= 0) return;
     const int half = rot_dim / 2;
-#pragma omp parallel for if (n > 16)
     for (int i = 0; i < n; i++) {
         float *row = x + (long)i * ldx;
         for (int f = 0; f < half; f++) {
@@ -50,43 +34,43 @@ void br_cpu_rope(int n, int heads, int head_dim, int rot_dim, float theta, br_ro
     }
 }
 
+long br_attn_work_floats(const br_attn_args *a) {
+    long rows = a->T < Q_BLOCK ? a->T : Q_BLOCK;
+    return rows * (a->S > 0 ? a->S : 1);
+}
+
+/* Softmax of one score row over its visible keys, in place; masked keys get 0. */
+static void softmax_row(float *s, int S, int64_t qpos, int64_t k_pos0, int window) {
+    double mx = -INFINITY, sum = 0;
+    int lo = 0, hi = S; /* visible keys: k_pos0 + j in (qpos - window, qpos] */
+    if (qpos - k_pos0 + 1 < hi) hi = (int)(qpos - k_pos0 + 1);
+    if (window > 0 && qpos - window + 1 - k_pos0 > lo) lo = (int)(qpos - window + 1 - k_pos0);
+    if (hi < 0) hi = 0;
+    for (int j = lo; j < hi; j++) mx = s[j] > mx ? s[j] : mx;
+    for (int j = lo; j < hi; j++) sum += exp((double)s[j] - mx);
+    for (int j = 0; j < S; j++) s[j] = (j >= lo && j < hi && sum > 0) ? (float)(exp((double)s[j] - mx) / sum) : 0.0f;
+}
+
 void br_cpu_attention(const br_attn_args *a) {
     const int hd = a->head_dim, group = a->heads / a->kv_heads;
-#pragma omp parallel
-    {
-        double *p = a->work + (long)thread_id() * (a->S + hd + 1);
-        double *acc = p + a->S;
-#pragma omp for collapse(2)
-        for (int i = 0; i < a->T; i++) {
-            for (int h = 0; h < a->heads; h++) {
-                const float *q = a->q + (long)i * a->ldq + (long)h * hd;
-                const int kh = h / group;
-                const int64_t qpos = a->q_pos0 + i;
-                double mx = -INFINITY;
-                for (int j = 0; j < a->S; j++) {
-                    int64_t kpos = a->k_pos0 + j;
-                    if (kpos > qpos || (a->window > 0 && qpos - kpos >= a->window)) {
-                        p[j] = -INFINITY;
-                        continue;
-                    }
-                    const float *k = a->k + (long)j * a->ldk + (long)kh * hd;
-                    double s = 0;
-                    for (int d = 0; d < hd; d++) s += (double)q[d] * k[d];
-                    p[j] = s * a->scale;
-                    if (p[j] > mx) mx = p[j];
-                }
-                double sum = 0;
-                for (int d = 0; d < hd; d++) acc[d] = 0;
-                for (int j = 0; j < a->S; j++) {
-                    if (p[j] == -INFINITY) continue;
-                    double e = exp(p[j] - mx);
-                    sum += e;
-                    const float *v = a->v + (long)j * a->ldv + (long)kh * hd;
-                    for (int d = 0; d < hd; d++) acc[d] += e * v[d];
-                }
-                float *o = a->o + (long)i * a->ldo + (long)h * hd;
-                for (int d = 0; d < hd; d++) o[d] = sum > 0 ? (float)(acc[d] / sum) : 0.0f;
+    float *P = a->work;
+    for (int h = 0; h < a->heads; h++) {
+        const int kh = h / group;
+        const float *K = a->k + (long)kh * hd, *V = a->v + (long)kh * hd;
+        for (int i0 = 0; i0 < a->T; i0 += Q_BLOCK) {
+            const int rows = a->T - i0 < Q_BLOCK ? a->T - i0 : Q_BLOCK;
+            const float *Q = a->q + (long)i0 * a->ldq + (long)h * hd;
+            float *O = a->o + (long)i0 * a->ldo + (long)h * hd;
+            if (a->S == 0) {
+                for (int r = 0; r < rows; r++)
+                    for (int d = 0; d < hd; d++) O[(long)r * a->ldo + d] = 0.0f;
+                continue;
             }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, a->S, hd, a->scale, Q, a->ldq, K, a->ldk, 0.0f, P,
+                        a->S);
+            for (int r = 0; r < rows; r++) softmax_row(P + (long)r * a->S, a->S, a->q_pos0 + i0 + r, a->k_pos0, a->window);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, a->S, 1.0f, P, a->S, V, a->ldv, 0.0f, O,
+                        a->ldo);
         }
     }
 }

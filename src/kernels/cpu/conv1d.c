@@ -9,7 +9,6 @@
 
 void br_cpu_conv1d_prefill(const br_conv1d_args *a) {
     const int K = a->K, C = a->channels, T = a->T;
-#pragma omp parallel for collapse(2) if ((long)a->batch * C * T > 65536)
     for (int b = 0; b < a->batch; b++) {
         for (int c = 0; c < C; c++) {
             float *st = a->state[b] + (long)c * (K - 1);

@@ -10,7 +10,6 @@
 
 void br_cpu_rmsnorm(int n, int dim, const float *x, int ldx, const float *w, float eps, int unit_offset, float *y,
                     int ldy) {
-#pragma omp parallel for if (n > 16)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (long)i * ldx;
         float *yi = y + (long)i * ldy;
@@ -26,7 +25,6 @@ void br_cpu_rmsnorm(int n, int dim, const float *x, int ldx, const float *w, flo
 
 void br_cpu_layernorm(int n, int dim, const float *x, int ldx, const float *w, const float *b, float eps, float *y,
                       int ldy) {
-#pragma omp parallel for if (n > 16)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (long)i * ldx;
         float *yi = y + (long)i * ldy;
@@ -41,7 +39,6 @@ void br_cpu_layernorm(int n, int dim, const float *x, int ldx, const float *w, c
 
 void br_cpu_gated_rmsnorm(int n, int dim, int group, const float *x, int ldx, const float *z, int ldz,
                           const float *w, float eps, int norm_before_gate, float *y, int ldy) {
-#pragma omp parallel for if (n > 16)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (long)i * ldx;
         const float *zi = z ? z + (long)i * ldz : NULL;

@@ -1,7 +1,6 @@
 /*
  * scan.c (cpu) - Mamba-1 selective scan, token by token per channel.
- * Prefill and step share the per-token update; prefill parallelises over
- * (sequence, channel).
+ * Prefill and step share the per-token update.
  */
 #include "kernels/scan.h"
 
@@ -29,7 +28,6 @@ static inline void scan_token(const br_scan_args *a, long row, int c, float *h) 
 }
 
 void br_cpu_scan_prefill(const br_scan_args *a) {
-#pragma omp parallel for collapse(2) if ((long)a->batch * a->d_inner * a->T > 16384)
     for (int b = 0; b < a->batch; b++)
         for (int c = 0; c < a->d_inner; c++) {
             float *h = a->state[b] + (long)c * a->d_state;
@@ -38,7 +36,6 @@ void br_cpu_scan_prefill(const br_scan_args *a) {
 }
 
 void br_cpu_scan_step(const br_scan_args *a) {
-#pragma omp parallel for collapse(2) if ((long)a->batch * a->d_inner > 16384)
     for (int b = 0; b < a->batch; b++)
         for (int c = 0; c < a->d_inner; c++) scan_token(a, b, c, a->state[b] + (long)c * a->d_state);
 }

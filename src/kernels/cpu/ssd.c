@@ -50,7 +50,6 @@ static void recur_token(const br_ssd_args *a, int b, long row, int h) {
 }
 
 void br_cpu_ssd_step(const br_ssd_args *a) {
-#pragma omp parallel for collapse(2) if ((long)a->batch * a->heads > 8)
     for (int b = 0; b < a->batch; b++)
         for (int h = 0; h < a->heads; h++) recur_token(a, b, b, h);
 }
