@@ -2,6 +2,7 @@
  * families.c - every Hugging Face model_type braid can load.
  * A new family is one map_<family>.c and one row here.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "checkpoint/family.h"
@@ -22,8 +23,9 @@ const br_family *br_family_find(const char *model_type) {
     return NULL;
 }
 
-const char *br_family_list(void) {
-    static const char list[] =
-        "mamba, falcon_mamba, mamba2, jamba, zamba, zamba2, bamba, falcon_h1, nemotron_h, granitemoehybrid, llama";
-    return list;
+void br_family_list(char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_FAMILIES && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", families[i]->model_type);
 }

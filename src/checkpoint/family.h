@@ -65,7 +65,7 @@ typedef struct br_family {
 
 const br_family *br_family_find(const char *model_type);
 /* "mamba, falcon_mamba, ..." for messages. */
-const char *br_family_list(void);
+void br_family_list(char *buf, size_t cap);
 
 /* Copies checkpoint tensor `name`, which must have the given shape, into
  * p->data + offset (elements).  Sets ctx->missing and fails if absent. */

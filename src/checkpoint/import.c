@@ -28,9 +28,11 @@ static br_status open_config(const char *dir, br_hf_config *cfg, char **path, co
     BR_TRY(br_hf_str(cfg, "model_type", NULL, &mt, err));
     if (!mt) return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: no 'model_type' field", *path);
     *fam = br_family_find(mt);
-    if (!*fam)
-        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: %s)", *path, mt,
-                       br_family_list());
+    if (!*fam) {
+        char list[512];
+        br_family_list(list, sizeof list);
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: %s)", *path, mt, list);
+    }
     return BR_OK;
 }
 
