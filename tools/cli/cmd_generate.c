@@ -8,8 +8,8 @@
  * path.  Generation ends after -n tokens, at an end-of-sequence id
  * (generation_config.json / config.json), or at a --stop string, which is
  * not printed.  Text streams through the incremental detokenizer; stdout
- * gets only the continuation (or, with --print-ids, the generated ids on
- * one line), stderr gets timings.
+ * gets the prompt and its continuation (--no-echo: the continuation only;
+ * --print-ids: the generated ids on one line), stderr gets timings.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +35,8 @@ static void usage(FILE *out) {
             "  --seed S              sampling seed (default 0)\n"
             "  --stop STR            stop before STR appears in the text (repeatable)\n"
             "  --ignore-eos          do not stop at end-of-sequence tokens\n"
-            "  --print-ids           print the generated ids (not the prompt) on one line instead of text\n" CLI_MODEL_OPTS_HELP);
+            "  --print-ids           print the generated ids (not the prompt) on one line instead of text\n"
+            "  --no-echo             print only the continuation, not the prompt before it\n" CLI_MODEL_OPTS_HELP);
 }
 
 typedef struct gen_opts {
@@ -43,7 +44,7 @@ typedef struct gen_opts {
     long long n;
     br_sampler_params sp;
     const char *stops[MAX_STOPS];
-    int n_stops, ignore_eos, print_ids;
+    int n_stops, ignore_eos, print_ids, no_echo;
     cli_model_opts mo;
 } gen_opts;
 
@@ -77,6 +78,7 @@ static int parse(int argc, char **argv, gen_opts *o) {
         if (strcmp(argv[i], "--greedy") == 0) greedy = 1;
         else if (strcmp(argv[i], "--ignore-eos") == 0) o->ignore_eos = 1;
         else if (strcmp(argv[i], "--print-ids") == 0) o->print_ids = 1;
+        else if (strcmp(argv[i], "--no-echo") == 0) o->no_echo = 1;
         else if (argv[i][0] == '-') return cli_usage_error("generate", "unknown option '%s'", argv[i]);
         else if (o->dir) return cli_usage_error("generate", "more than one folder given");
         else o->dir = argv[i];
@@ -174,6 +176,10 @@ static int run(const gen_opts *o, br_model *m, br_tokenizer *tok) {
         goto done;
     }
     t_prefill = cli_now() - t0;
+    if (o->prompt && !o->print_ids && !o->no_echo) { /* the continuation reads on from the prompt */
+        fputs(o->prompt, stdout);
+        fflush(stdout);
+    }
     t0 = cli_now();
     for (gen = 0; gen < N && !out.stopped; gen++) {
         int32_t next = br_sampler_pick(smp, logits, hist, (size_t)(n_prompt + gen));
@@ -209,6 +215,7 @@ static int run(const gen_opts *o, br_model *m, br_tokenizer *tok) {
         text_finish(&out);
         printf("\n");
     }
+    fflush(stdout);
     double t_gen = cli_now() - t0;
     fprintf(stderr, "braid: prompt %d tokens in %.3f s (%.1f tok/s); generated %d tokens in %.3f s (%.1f tok/s)\n",
             n_prompt, t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), gen, t_gen,
