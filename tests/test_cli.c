@@ -142,7 +142,7 @@ static void test_generate_print_ids(void **state) {
 static void test_logits_npy(void **state) {
     (void)state;
     json_t *ref = fixture_ref("nemotron_h");
-    char ids[1024], args[4400], out[4200], want_path[4200];
+    char ids[1024], args[8192], out[4200], want_path[4200];
     ids_arg(json_object_get(ref, "prompt_ids"), ids, sizeof ids);
     snprintf(out, sizeof out, "%s/l.npy", tmp);
     snprintf(args, sizeof args, "logits tests/data/fixtures/nemotron_h --ids %s --mode step --out '%s'", ids, out);
