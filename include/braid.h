@@ -73,6 +73,13 @@ const br_spec *br_model_spec(const br_model *model);
 /* Rows of the logits (the spec's vocab_size). */
 int br_model_vocab_size(const br_model *model);
 
+/* Moves the model's weights to GPU `ordinal`; states created afterwards
+ * live there too and forward passes run there (CUDA builds; otherwise
+ * BR_ERR_UNSUPPORTED).  On failure the model stays usable on the CPU. */
+br_status br_model_use_gpu(br_model *model, int ordinal, br_error *err);
+/* GPUs braid can use (0 without CUDA, a driver or a device). */
+int br_gpu_count(void);
+
 /* State for n_slots sequences of up to max_context tokens (KV caches of
  * sliding-window layers hold only their window).  Owned by the caller. */
 br_status br_state_create(const br_model *model, int n_slots, int64_t max_context, br_state **out, br_error *err);

@@ -21,6 +21,7 @@
 #include "test_util.h"
 
 #define TOL 1e-5
+#define CPU (&br_cpu_device)
 
 static float *rnd(size_t n, float lo, float hi, uint64_t *rng) {
     float *x = malloc(n * sizeof *x);
@@ -52,15 +53,15 @@ static void check_ssd(const ssd_case *c, uint64_t *rng) {
     float *h0 = rnd((size_t)c->batch * st, -0.5f, 0.5f, rng);
     float *h_ref = dup(h0, c->batch * st), *h_chk = dup(h0, c->batch * st), *h_stp = dup(h0, c->batch * st);
     float *y_ref = calloc((size_t)n * HP, 4), *y_chk = calloc((size_t)n * HP, 4), *y_stp = calloc((size_t)n * HP, 4);
-    float *sref[8], *schk[8], *sstp[8];
-    for (int b = 0; b < c->batch; b++) sref[b] = h_ref + b * st, schk[b] = h_chk + b * st, sstp[b] = h_stp + b * st;
+    int32_t slots[8];
+    for (int b = 0; b < c->batch; b++) slots[b] = b;
     br_ssd_args a = {c->batch, c->T, c->heads, c->P, c->N, c->G, c->chunk, x, HP, dt, c->heads, dtb, 0.0f, INFINITY,
-                     A, B, GN, C, GN, D, y_ref, HP, sref, NULL};
-    br_cpu_ssd_scan_ref(&a);
+                     A, B, GN, C, GN, D, y_ref, HP, h_ref, slots, (long)st, NULL};
+    br_cpu_ssd_scan_ref(CPU, &a);
     a.y = y_chk;
-    a.state = schk;
+    a.state = h_chk;
     a.work = malloc((size_t)br_ssd_work_floats(&a) * sizeof(float));
-    br_cpu_ssd_prefill(&a);
+    br_cpu_ssd_prefill(CPU, &a);
     assert_true(br_test_rel_err(y_chk, y_ref, (size_t)n * HP) < TOL);
     assert_true(br_test_rel_err(h_chk, h_ref, c->batch * st) < TOL);
     /* T single steps, one batch row each time */
@@ -69,8 +70,8 @@ static void check_ssd(const ssd_case *c, uint64_t *rng) {
             long row = (long)b * c->T + t;
             br_ssd_args s = a;
             s.batch = 1, s.T = 1, s.x = x + row * HP, s.dt = dt + row * c->heads, s.B = B + row * GN;
-            s.C = C + row * GN, s.y = y_stp + row * HP, s.state = &sstp[b];
-            br_cpu_ssd_step(&s);
+            s.C = C + row * GN, s.y = y_stp + row * HP, s.state = h_stp, s.slots = &slots[b];
+            br_cpu_ssd_step(CPU, &s);
         }
     assert_true(br_test_rel_err(y_stp, y_ref, (size_t)n * HP) < TOL);
     assert_true(br_test_rel_err(h_stp, h_ref, c->batch * st) < TOL);
@@ -101,9 +102,9 @@ static void test_ssd_dt_clamp(void **state) {
     br_test_fill_uniform(dt, 2, 5, 6, &rng);
     br_test_fill_uniform(B, 4, -1, 1, &rng);
     br_test_fill_uniform(C, 4, -1, 1, &rng);
-    float *sp = h;
-    br_ssd_args a = {1, 1, 2, 4, 2, 1, 4, x, 8, dt, 2, NULL, 0.0f, 1e-6f, A, B, 2, C, 2, D, y, 8, &sp, NULL};
-    br_cpu_ssd_step(&a);
+    int32_t slot = 0;
+    br_ssd_args a = {1, 1, 2, 4, 2, 1, 4, x, 8, dt, 2, NULL, 0.0f, 1e-6f, A, B, 2, C, 2, D, y, 8, h, &slot, 16, NULL};
+    br_cpu_ssd_step(CPU, &a);
     for (int i = 0; i < 8; i++) assert_true(fabsf(y[i] - 0.5f * x[i]) < 1e-5f);
 }
 
@@ -119,7 +120,7 @@ static void test_scan_prefill_matches_steps(void **state) {
     float *D = rnd(Di, -1, 1, &rng), *z = rnd((size_t)n * Di, -2, 2, &rng);
     float *h1 = rnd((size_t)batch * Di * N, -.5f, .5f, &rng), *h2 = dup(h1, (size_t)batch * Di * N);
     float *y1 = calloc((size_t)n * Di, 4), *y2 = calloc((size_t)n * Di, 4), *yr = calloc((size_t)n * Di, 4);
-    float *s1[2] = {h1, h1 + Di * N}, *s2[2] = {h2, h2 + Di * N};
+    int32_t slots[2] = {0, 1};
     /* reference: direct formula in double */
     double *hr = calloc((size_t)batch * Di * N, sizeof(double));
     for (int i = 0; i < batch * Di * N; i++) hr[i] = h1[i];
@@ -139,16 +140,17 @@ static void test_scan_prefill_matches_steps(void **state) {
                 yr[row * Di + c] = (float)(acc * zz / (1 + exp(-zz)));
             }
         }
-    br_scan_args a = {batch, T, Di, N, H, u, Di, delta, Di, bias, 1, A, B, H * N, C, H * N, D, z, Di, y1, Di, s1};
-    br_cpu_scan_prefill(&a);
+    br_scan_args a = {batch, T, Di, N, H, u, Di, delta, Di, bias, 1, A, B, H * N, C, H * N, D, z, Di, y1, Di, h1, slots,
+                      (long)Di * N};
+    br_cpu_scan_prefill(CPU, &a);
     assert_true(br_test_rel_err(y1, yr, (size_t)n * Di) < TOL);
     for (int b = 0; b < batch; b++)
         for (int t = 0; t < T; t++) {
             long row = (long)b * T + t;
             br_scan_args s = a;
             s.batch = 1, s.T = 1, s.u = u + row * Di, s.delta = delta + row * Di, s.B = B + row * H * N;
-            s.C = C + row * H * N, s.z = z + row * Di, s.y = y2 + row * Di, s.state = &s2[b];
-            br_cpu_scan_step(&s);
+            s.C = C + row * H * N, s.z = z + row * Di, s.y = y2 + row * Di, s.state = h2, s.slots = &slots[b];
+            br_cpu_scan_step(CPU, &s);
         }
     assert_true(br_test_rel_err(y2, yr, (size_t)n * Di) < TOL);
     assert_true(br_test_rel_err(h2, h1, (size_t)batch * Di * N) < TOL);
@@ -175,15 +177,16 @@ static void test_conv1d_prefill_matches_steps(void **state) {
                 }
                 yr[((long)bb * T + t) * Cn + c] = (float)(acc / (1 + exp(-acc)));
             }
-    float *s1[2] = {st1, st1 + Cn * (K - 1)}, *s2[2] = {st2, st2 + Cn * (K - 1)};
-    br_conv1d_args a = {batch, T, Cn, K, x, ld, w, b, y1, Cn, s1, 1};
-    br_cpu_conv1d_prefill(&a);
+    int32_t slots[2] = {0, 1};
+    br_conv1d_args a = {batch, T, Cn, K, x, ld, w, b, y1, Cn, st1, slots, (long)Cn * (K - 1), 1};
+    br_cpu_conv1d_prefill(CPU, &a);
     assert_true(br_test_rel_err(y1, yr, (size_t)n * Cn) < TOL);
     for (int bb = 0; bb < batch; bb++)
         for (int t = 0; t < T; t++) {
             br_conv1d_args s = a;
-            s.batch = 1, s.T = 1, s.x = x + ((long)bb * T + t) * ld, s.y = y2 + ((long)bb * T + t) * Cn, s.state = &s2[bb];
-            br_cpu_conv1d_step(&s);
+            s.batch = 1, s.T = 1, s.x = x + ((long)bb * T + t) * ld, s.y = y2 + ((long)bb * T + t) * Cn, s.state = st2;
+            s.slots = &slots[bb];
+            br_cpu_conv1d_step(CPU, &s);
         }
     assert_true(br_test_rel_err(y2, yr, (size_t)n * Cn) < TOL);
     assert_true(br_test_rel_err(st2, st1, (size_t)batch * Cn * (K - 1)) < TOL);
@@ -230,7 +233,7 @@ static void test_attention_matches_direct_sum(void **state) {
             }
         br_attn_args a = {T, S, H, KVH, hd, q, H * hd, k, KVH * hd, v, KVH * hd, qp0, kp0, window, 0.3f, o, H * hd, NULL};
         a.work = malloc((size_t)br_attn_work_floats(&a) * sizeof(float));
-        br_cpu_attention(&a);
+        br_cpu_attention(CPU, &a);
         free(a.work);
         assert_true(br_test_rel_err(o, r, (size_t)T * H * hd) < TOL);
     }
@@ -245,7 +248,7 @@ static void test_rope_is_a_rotation_by_position(void **state) {
     br_test_fill_uniform(x, 2 * hd, -1, 1, &rng);
     memcpy(y, x, sizeof x);
     int64_t pos[2] = {0, 3};
-    br_cpu_rope(2, 1, hd, rot, 10000.0f, BR_ROPE_NEOX, pos, y, hd);
+    br_cpu_rope(CPU, 2, 1, hd, rot, 10000.0f, BR_ROPE_NEOX, pos, y, hd);
     for (int d = 0; d < hd; d++) assert_true(y[d] == x[d]); /* position 0: identity */
     for (int d = rot; d < hd; d++) assert_true(y[hd + d] == x[hd + d]); /* unrotated tail */
     for (int f = 0; f < rot / 2; f++) {
@@ -265,7 +268,7 @@ static void test_gated_rmsnorm_formula(void **state) {
     br_test_fill_uniform(z, n * dim, -2, 2, &rng);
     br_test_fill_uniform(w, dim, 0.5f, 1.5f, &rng);
     for (int before = 0; before < 2; before++) {
-        br_cpu_gated_rmsnorm(n, dim, group, x, dim, z, dim, w, 1e-5f, before, y, dim);
+        br_cpu_gated_rmsnorm(CPU, n, dim, group, x, dim, z, dim, w, 1e-5f, before, y, dim);
         for (int i = 0; i < n; i++)
             for (int g = 0; g < dim; g += group) {
                 double ss = 0;

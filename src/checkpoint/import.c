@@ -76,6 +76,7 @@ static br_status fill_all(struct br_model *m, br_hf_ctx *ctx, const br_family *f
     br_weights *w = &m->plan.weights;
     for (size_t i = 0; i < w->n; i++) {
         br_param *p = &w->items[i];
+        if (p->derived) continue;
         br_pname pn;
         BR_TRY(br_pname_parse(p->name, &pn, err));
         BR_TRY(br_param_alloc(p, err));

@@ -34,8 +34,8 @@ float *br_arena_floats(br_arena *a, size_t n, br_error *err) {
         a->cap_chunks = cap;
     }
     size_t size = bytes > CHUNK_MIN ? bytes : CHUNK_MIN;
-    char *base = aligned_alloc(ALIGN, size);
-    if (!base) return BR_FAIL(err, BR_ERR_NOMEM, "out of memory: %zu bytes of scratch", size), NULL;
+    char *base = br_dev_alloc(a->dev ? a->dev : &br_cpu_device, size, err);
+    if (!base) return NULL;
     a->chunks[a->n_chunks++] = (br_arena_chunk){base, size, 0};
     a->current = a->n_chunks - 1;
     return br_arena_floats(a, n, err);
@@ -55,7 +55,9 @@ void br_arena_release(br_arena *a, br_arena_mark mark) {
 
 void br_arena_free(br_arena *a) {
     if (!a) return;
-    for (int i = 0; i < a->n_chunks; i++) free(a->chunks[i].base);
+    for (int i = 0; i < a->n_chunks; i++) br_dev_free(a->dev ? a->dev : &br_cpu_device, a->chunks[i].base);
     free(a->chunks);
+    const br_device *dev = a->dev;
     memset(a, 0, sizeof *a);
+    a->dev = dev;
 }

@@ -4,7 +4,8 @@
  * A bump allocator over a list of large chunks: allocation is a pointer
  * bump, release rewinds to a mark, and chunks are kept for the next pass,
  * so a steady-state decode loop does no malloc at all.  Pointers stay valid
- * until the arena is rewound past them (chunks never move).
+ * until the arena is rewound past them (chunks never move).  Chunks come
+ * from the arena's device (host memory when it is NULL or the CPU).
  */
 #ifndef BR_GRAPH_ARENA_H
 #define BR_GRAPH_ARENA_H
@@ -12,6 +13,7 @@
 #include <stddef.h>
 
 #include "braid_status.h"
+#include "kernels/device.h"
 
 typedef struct br_arena_chunk {
     char *base;
@@ -19,6 +21,7 @@ typedef struct br_arena_chunk {
 } br_arena_chunk;
 
 typedef struct br_arena {
+    const br_device *dev;    /* where chunks live; NULL = host */
     br_arena_chunk *chunks;
     int n_chunks, cap_chunks;
     int current;             /* chunk allocations come from */

@@ -2,10 +2,11 @@
  * exec.h - what a block sees while it runs: the batch, the mode, its state.
  *
  * A forward pass runs `batch` sequences of T new tokens each; activations
- * are [n_tok = batch*T, width], sequence-major.  Sequence b lives in state
- * slot slots[b] and has already consumed pos0[b] tokens, so its new tokens
- * sit at absolute positions pos0[b] .. pos0[b]+T-1.  Mode STEP means T == 1
- * and blocks take their recurrent decode path.
+ * are [n_tok = batch*T, width], sequence-major, on the device `dev`.
+ * Sequence b lives in state slot slots[b] (host) = dev_slots[b] (device)
+ * and has already consumed pos0[b] tokens, so its new tokens sit at
+ * absolute positions pos0[b] .. pos0[b]+T-1.  Mode STEP means T == 1 and
+ * blocks take their recurrent decode path.
  */
 #ifndef BR_GRAPH_EXEC_H
 #define BR_GRAPH_EXEC_H
@@ -14,34 +15,40 @@
 
 #include "graph/arena.h"
 #include "graph/state.h"
+#include "kernels/device.h"
 #include "layers/layer.h"
 
 typedef enum br_run_mode { BR_RUN_PREFILL = 0, BR_RUN_STEP = 1 } br_run_mode;
 
 typedef struct br_exec {
+    const br_device *dev;    /* where weights, states and scratch live */
     br_run_mode mode;
     int batch, T, n_tok;
-    const int *slots;        /* [batch] state slot of each sequence */
-    const int64_t *pos0;     /* [batch] tokens each sequence consumed before this pass */
+    const int *slots;        /* [batch] state slot of each sequence (host) */
+    const int32_t *dev_slots;/* the same on the device */
+    const int64_t *pos0;     /* [batch] tokens each sequence consumed before this pass (host) */
     struct br_state *state;
-    br_arena *scratch;
+    br_arena *scratch;       /* device temporaries */
+    br_arena *host_scratch;  /* host temporaries */
 } br_exec;
 
-/* State rows of one invocation for sequence b of the batch. */
-static inline float *br_exec_conv(const br_exec *ex, const br_site *site, int b) {
-    return ex->state->conv[site->state_id] +
-           (size_t)ex->slots[b] * (size_t)ex->state->plan->state_need[site->state_id].conv_elems;
+/* The state pool entries of one invocation: [n_slots, elems]. */
+static inline float *br_exec_conv_pool(const br_exec *ex, const br_site *site) {
+    return ex->state->conv[site->state_id];
 }
-static inline float *br_exec_ssm(const br_exec *ex, const br_site *site, int b) {
-    return ex->state->ssm[site->state_id] +
-           (size_t)ex->slots[b] * (size_t)ex->state->plan->state_need[site->state_id].ssm_elems;
+static inline float *br_exec_ssm_pool(const br_exec *ex, const br_site *site) {
+    return ex->state->ssm[site->state_id];
 }
 /* KV cache rows of one invocation for sequence b: [cap, half] each; *cap set. */
 void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float **v, int64_t *cap);
 
-/* Scratch floats for the current block call (released by the executor). */
+/* Scratch floats on the device for the current block call (released by the executor). */
 static inline float *br_exec_scratch(br_exec *ex, size_t n, br_error *err) {
     return br_arena_floats(ex->scratch, n, err);
+}
+/* Scratch on the host (for decisions made on the host, e.g. MoE routing). */
+static inline float *br_exec_host_scratch(br_exec *ex, size_t n, br_error *err) {
+    return br_arena_floats(ex->host_scratch, n, err);
 }
 
 #endif /* BR_GRAPH_EXEC_H */

@@ -6,9 +6,11 @@
  *   h   = norm(in)
  *   out = sum_b out_scale_b * block_b(in_scale_b * h)         [n_tok, D]
  *   residual: x += residual_scale * out;  pass: prev = out;  inject: p = out
- * All temporaries come from the state's scratch arena; nothing is written
- * to the state pool before the inputs are checked, so a refused call leaves
- * every sequence as it was.
+ * Everything runs through kernels on the model's device; the host only
+ * uploads token ids and slots and downloads logits.  All temporaries come
+ * from the state's scratch arena; nothing is written to the state pool
+ * before the inputs are checked, so a refused call leaves every sequence
+ * as it was.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "graph/exec.h"
 #include "graph/model.h"
 #include "kernels/backend.h"
+#include "kernels/elementwise.h"
 #include "kernels/linear.h"
 #include "kernels/norm.h"
 
@@ -31,12 +34,14 @@ void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float 
     *cap = c;
 }
 
-static void apply_norm(const br_norm_def *n, const float *w, const float *b, int rows, int width, const float *x,
-                       float *y) {
+static void apply_norm(const br_device *dev, const br_norm_def *n, const float *w, const float *b, int rows, int width,
+                       const float *x, float *y) {
     switch (n->kind) {
-    case BR_NORM_RMS: BR_KERNEL(rmsnorm, rows, width, x, width, w, (float)n->eps, n->unit_offset, y, width); break;
-    case BR_NORM_LAYER: BR_KERNEL(layernorm, rows, width, x, width, w, b, (float)n->eps, y, width); break;
-    default: memmove(y, x, (size_t)rows * width * sizeof(float)); break;
+    case BR_NORM_RMS: BR_K(dev, rmsnorm, rows, width, x, width, w, (float)n->eps, n->unit_offset, y, width); break;
+    case BR_NORM_LAYER: BR_K(dev, layernorm, rows, width, x, width, w, b, (float)n->eps, y, width); break;
+    default:
+        if (x != y) BR_K(dev, copy2d, rows, width, x, width, y, width);
+        break;
     }
 }
 
@@ -44,7 +49,8 @@ static br_status check_call(const struct br_model *m, const struct br_state *s, 
                             const int32_t *tokens, int T, br_error *err) {
     if (!m || !s || !slots || !tokens || batch < 1 || T < 1)
         return BR_FAIL(err, BR_ERR_INVALID_ARG, "forward: need a model, a state, slots, tokens, batch >= 1 and T >= 1");
-    if (s->plan != &m->plan) return BR_FAIL(err, BR_ERR_INVALID_ARG, "forward: the state belongs to another model");
+    if (s->plan != &m->plan || s->dev != m->dev)
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "forward: the state belongs to another model or device");
     for (int b = 0; b < batch; b++) {
         if (slots[b] < 0 || slots[b] >= s->n_slots)
             return BR_FAIL(err, BR_ERR_RANGE, "slot %d of batch row %d is out of range [0, %d)", slots[b], b, s->n_slots);
@@ -66,22 +72,21 @@ static br_status check_call(const struct br_model *m, const struct br_state *s, 
 static br_status run_unit(const br_plan *plan, const br_plan_unit *pu, br_exec *ex, float *x, const float *e,
                           float **prev, float **pending, br_error *err) {
     const struct br_spec *spec = plan->spec;
+    const br_device *dev = ex->dev;
     const int D = spec->d_model, n = ex->n_tok, W = pu->width;
     const br_unit_def *U = pu->def;
     float *in = br_exec_scratch(ex, (size_t)n * W, err);
     float *out = br_exec_scratch(ex, (size_t)n * D, err);
     if (!in || !out) return BR_ERR_NOMEM;
     if (U->input == BR_INPUT_PREVIOUS) {
-        memcpy(in, *prev, (size_t)n * D * sizeof(float));
+        BR_K(dev, copy2d, n, D, *prev, D, in, W);
     } else {
-        for (int i = 0; i < n; i++) {
-            float *row = in + (long)i * W;
-            for (int j = 0; j < D; j++) row[j] = x[(long)i * D + j] + (*pending ? (*pending)[(long)i * D + j] : 0.0f);
-            if (U->input == BR_INPUT_CONCAT_EMBEDDING) memcpy(row + D, e + (long)i * D, (size_t)D * sizeof(float));
-        }
+        BR_K(dev, copy2d, n, D, x, D, in, W);
+        if (*pending) BR_K(dev, axpby, n, D, 1.0f, *pending, D, 1.0f, in, W);
+        if (U->input == BR_INPUT_CONCAT_EMBEDDING) BR_K(dev, copy2d, n, D, e, D, in + D, W);
         *pending = NULL;
     }
-    apply_norm(&U->norm, pu->norm_w, pu->norm_b, n, W, in, in);
+    apply_norm(dev, &U->norm, pu->norm_w, pu->norm_b, n, W, in, in);
     float *y = U->n_blocks > 1 ? br_exec_scratch(ex, (size_t)n * D, err) : out;
     float *scaled = NULL;
     if (!y) return BR_ERR_NOMEM;
@@ -90,36 +95,52 @@ static br_status run_unit(const br_plan *plan, const br_plan_unit *pu, br_exec *
         const float *bin = in;
         if (blk->def->in_scale != 1.0) {
             if (!scaled && !(scaled = br_exec_scratch(ex, (size_t)n * W, err))) return BR_ERR_NOMEM;
-            for (long i = 0; i < (long)n * W; i++) scaled[i] = in[i] * (float)blk->def->in_scale;
+            BR_K(dev, axpby, n, W, (float)blk->def->in_scale, in, W, 0.0f, scaled, W);
             bin = scaled;
         }
-        br_arena_mark mark = br_arena_mark_get(ex->scratch);
+        br_arena_mark mark = br_arena_mark_get(ex->scratch), hmark = br_arena_mark_get(ex->host_scratch);
         br_block_run_fn run = ex->mode == BR_RUN_STEP && blk->type->step ? blk->type->step : blk->type->prefill;
         br_status st = run(blk, ex, &pu->sites[b], bin, y, err);
         br_arena_release(ex->scratch, mark);
+        br_arena_release(ex->host_scratch, hmark);
+        if (st == BR_OK) st = br_dev_check(dev, err);
         if (st != BR_OK) {
             br_error_prefix(err, "layer %d unit %d (block '%s')", pu->layer, pu->index, blk->def->name);
             return st;
         }
         float s = (float)blk->def->out_scale;
         if (b == 0) {
-            if (y != out || s != 1.0f)
-                for (long i = 0; i < (long)n * D; i++) out[i] = s * y[i];
+            if (y != out || s != 1.0f) BR_K(dev, axpby, n, D, s, y, D, 0.0f, out, D);
         } else {
-            for (long i = 0; i < (long)n * D; i++) out[i] += s * y[i];
+            BR_K(dev, axpby, n, D, s, y, D, 1.0f, out, D);
         }
     }
     switch (U->combine) {
-    case BR_COMBINE_RESIDUAL: {
-        const float r = (float)spec->residual_scale;
-        for (long i = 0; i < (long)n * D; i++) x[i] += r * out[i];
-        break;
-    }
+    case BR_COMBINE_RESIDUAL: BR_K(dev, axpby, n, D, (float)spec->residual_scale, out, D, 1.0f, x, D); break;
     case BR_COMBINE_PASS: *prev = out; break;
     case BR_COMBINE_INJECT: *pending = out; break;
     default: break;
     }
     return BR_OK;
+}
+
+/* Final norm and head over the rows that need logits; downloads them. */
+static br_status logits_out(const struct br_model *m, br_exec *ex, const float *x, br_logits_mode lm, float *logits,
+                            br_error *err) {
+    const br_plan *plan = &m->plan;
+    const struct br_spec *spec = m->spec;
+    const br_device *dev = ex->dev;
+    const int D = spec->d_model, V = spec->vocab_size, T = ex->T;
+    const int rows = lm == BR_LOGITS_ALL ? ex->n_tok : ex->batch;
+    float *h = br_exec_scratch(ex, (size_t)rows * D, err), *lg = br_exec_scratch(ex, (size_t)rows * V, err);
+    if (!h || !lg) return BR_ERR_NOMEM;
+    if (lm == BR_LOGITS_ALL) BR_K(dev, copy2d, rows, D, x, D, h, D);
+    else BR_K(dev, copy2d, rows, D, x + (long)(T - 1) * D, T * D, h, D); /* each sequence's last row */
+    apply_norm(dev, &spec->final_norm, plan->final_w, plan->final_b, rows, D, h, h);
+    BR_K(dev, linear, rows, D, V, h, D, plan->lm_head, NULL, 0.0f, lg, V);
+    if (spec->logit_scale != 1.0) BR_K(dev, scale2d, rows, V, (float)spec->logit_scale, lg, V);
+    BR_TRY(br_dev_check(dev, err));
+    return br_dev_download(dev, logits, lg, (size_t)rows * V * sizeof(float), err);
 }
 
 static br_status forward(const struct br_model *m, struct br_state *s, int batch, const int *slots,
@@ -129,21 +150,23 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
     if (mode == BR_RUN_STEP && T != 1) return BR_FAIL(err, BR_ERR_INVALID_ARG, "step runs one token per sequence");
     const br_plan *plan = &m->plan;
     const struct br_spec *spec = m->spec;
-    const int D = spec->d_model, V = spec->vocab_size, n = batch * T;
+    const br_device *dev = m->dev;
+    const int D = spec->d_model, n = batch * T;
     int64_t pos0[batch];
     for (int b = 0; b < batch; b++) pos0[b] = s->pos[slots[b]];
-    br_exec ex = {mode, batch, T, n, slots, pos0, s, &s->scratch};
-    br_arena_mark start = br_arena_mark_get(&s->scratch);
+    br_exec ex = {dev, mode, batch, T, n, slots, NULL, pos0, s, &s->scratch, &s->host_scratch};
+    br_arena_mark start = br_arena_mark_get(&s->scratch), hstart = br_arena_mark_get(&s->host_scratch);
     br_status st = BR_OK;
+    int32_t *ids = (int32_t *)br_exec_scratch(&ex, (size_t)n, err), *dslots = (int32_t *)br_exec_scratch(&ex, (size_t)batch, err);
     float *x = br_exec_scratch(&ex, (size_t)n * D, err), *e = NULL;
-    if (!x) st = BR_ERR_NOMEM;
-    for (int i = 0; i < n && st == BR_OK; i++) {
-        const float *row = plan->embed + (long)tokens[i] * D;
-        for (int j = 0; j < D; j++) x[(long)i * D + j] = row[j] * (float)spec->embedding_scale;
-    }
+    if (!ids || !dslots || !x) st = BR_ERR_NOMEM;
+    if (st == BR_OK) st = br_dev_upload(dev, ids, tokens, (size_t)n * sizeof *ids, err);
+    if (st == BR_OK) st = br_dev_upload(dev, dslots, slots, (size_t)batch * sizeof *dslots, err);
+    ex.dev_slots = dslots;
+    if (st == BR_OK) BR_K(dev, embed, n, D, ids, plan->embed, (float)spec->embedding_scale, x);
     if (st == BR_OK && plan->uses_embedding) {
         if (!(e = br_exec_scratch(&ex, (size_t)n * D, err))) st = BR_ERR_NOMEM;
-        else memcpy(e, x, (size_t)n * D * sizeof(float));
+        else BR_K(dev, copy2d, n, D, x, D, e, D);
     }
     /* After a residual unit no temporary is live (a pass/inject output is
      * consumed by the unit after it), so the arena rewinds to here. */
@@ -154,22 +177,10 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
         st = run_unit(plan, pu, &ex, x, e, &prev, &pending, err);
         if (pu->def->combine == BR_COMBINE_RESIDUAL) br_arena_release(&s->scratch, live);
     }
-    if (st == BR_OK && lm != BR_LOGITS_NONE && logits) {
-        int rows = lm == BR_LOGITS_ALL ? n : batch;
-        float *h = br_exec_scratch(&ex, (size_t)rows * D, err);
-        if (!h) st = BR_ERR_NOMEM;
-        for (int r = 0; r < rows && st == BR_OK; r++) {
-            long src = lm == BR_LOGITS_ALL ? r : (long)r * T + T - 1;
-            memcpy(h + (long)r * D, x + src * D, (size_t)D * sizeof(float));
-        }
-        if (st == BR_OK) {
-            apply_norm(&spec->final_norm, plan->final_w, plan->final_b, rows, D, h, h);
-            BR_KERNEL(linear, rows, D, V, h, D, plan->lm_head, NULL, 0.0f, logits, V);
-            if (spec->logit_scale != 1.0)
-                for (long i = 0; i < (long)rows * V; i++) logits[i] *= (float)spec->logit_scale;
-        }
-    }
+    if (st == BR_OK && lm != BR_LOGITS_NONE && logits) st = logits_out(m, &ex, x, lm, logits, err);
+    if (st == BR_OK) st = br_dev_sync(dev, err);
     br_arena_release(&s->scratch, start);
+    br_arena_release(&s->host_scratch, hstart);
     /* A failure mid-pass may have advanced some recurrent states: the
      * sequences of this batch are then invalid and their positions are not
      * advanced; the caller must reset them. */

@@ -15,6 +15,7 @@ br_status br_model_begin(br_spec *spec, struct br_model **out, br_error *err) {
         return BR_ERR_NOMEM;
     }
     m->spec = spec;
+    m->dev = &br_cpu_device;
     br_status st = br_plan_build(spec, &m->plan, err);
     if (st != BR_OK) {
         br_model_free(m);
@@ -24,7 +25,41 @@ br_status br_model_begin(br_spec *spec, struct br_model **out, br_error *err) {
     return BR_OK;
 }
 
-br_status br_model_finish(struct br_model *m, br_error *err) { return br_plan_bind(&m->plan, err); }
+br_status br_model_finish(struct br_model *m, br_error *err) {
+    BR_TRY(br_plan_derive(&m->plan, err));
+    return br_plan_bind(&m->plan, err);
+}
+
+br_status br_model_use_gpu(br_model *m, int ordinal, br_error *err) {
+    if (!m) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_use_gpu: NULL model");
+#ifdef BRAID_HAVE_CUDA
+    if (m->owned_dev) return BR_FAIL(err, BR_ERR_INVALID_ARG, "the model is already on a GPU");
+    br_device *dev = NULL;
+    BR_TRY(br_cuda_device_open(ordinal, &dev, err));
+    br_plan_unbind(&m->plan);
+    br_status st = br_weights_upload(&m->plan.weights, dev, err);
+    if (st == BR_OK) {
+        m->dev = m->owned_dev = dev;
+        st = br_plan_bind(&m->plan, err);
+    } else {
+        br_cuda_device_close(dev);
+        br_status again = br_plan_bind(&m->plan, NULL); /* back on the host, as before */
+        (void)again;
+    }
+    return st;
+#else
+    (void)ordinal;
+    return BR_FAIL(err, BR_ERR_UNSUPPORTED, "this braid was built without CUDA (no CUDA toolkit found by CMake)");
+#endif
+}
+
+int br_gpu_count(void) {
+#ifdef BRAID_HAVE_CUDA
+    return br_cuda_device_count();
+#else
+    return 0;
+#endif
+}
 
 br_status br_model_create_random(br_spec *spec, uint64_t seed, br_model **out, br_error *err) {
     if (!spec || !out) {
@@ -47,6 +82,9 @@ void br_model_free(br_model *m) {
     if (!m) return;
     br_plan_free(&m->plan);
     br_spec_free(m->spec);
+#ifdef BRAID_HAVE_CUDA
+    br_cuda_device_close(m->owned_dev);
+#endif
     free(m);
 }
 
@@ -56,5 +94,5 @@ int br_model_vocab_size(const br_model *m) { return m ? m->spec->vocab_size : 0;
 
 br_status br_state_create(const br_model *m, int n_slots, int64_t max_context, br_state **out, br_error *err) {
     if (!m || !out) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_state_create: NULL argument");
-    return br_state_create_for(&m->plan, n_slots, max_context, out, err);
+    return br_state_create_for(&m->plan, m->dev, n_slots, max_context, out, err);
 }

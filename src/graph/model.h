@@ -3,17 +3,22 @@
  *
  * Creation is two-phase so that checkpoint import can sit in the middle:
  * br_model_begin declares every tensor (unfilled); a loader fills them (or
- * br_weights_randomize does); br_model_finish binds blocks to their tensors.
+ * br_weights_randomize does); br_model_finish computes derived tensors and
+ * binds blocks to their tensors.  br_model_use_gpu later moves the weights
+ * to a GPU and binds again.
  */
 #ifndef BR_GRAPH_MODEL_H
 #define BR_GRAPH_MODEL_H
 
 #include "braid.h"
 #include "graph/plan.h"
+#include "kernels/device.h"
 
 struct br_model {
-    br_spec *spec; /* owned */
+    br_spec *spec;             /* owned */
     br_plan plan;
+    const br_device *dev;      /* where weights live and forward passes run */
+    br_device *owned_dev;      /* a GPU device opened for this model, or NULL */
 };
 
 /* Takes ownership of spec in every case (freed on failure). */

@@ -50,7 +50,8 @@ static br_status new_instance(br_plan *plan, const br_spec *spec, int bi, const 
     snprintf(sink.prefix, sizeof sink.prefix, "%s", prefix);
     BR_TRY(def->type->params(def->cfg, &inst->dims, &sink, err));
     int64_t total = 0;
-    for (size_t i = before; i < plan->weights.n; i++) total += plan->weights.items[i].numel;
+    for (size_t i = before; i < plan->weights.n; i++)
+        if (!plan->weights.items[i].derived) total += plan->weights.items[i].numel;
     plan->inst_params[k] = total;
     *out = inst;
     return BR_OK;
@@ -210,10 +211,27 @@ br_status br_plan_bind(br_plan *plan, br_error *err) {
     return BR_OK;
 }
 
+br_status br_plan_derive(br_plan *plan, br_error *err) {
+    for (int i = 0; i < plan->n_insts; i++) {
+        const br_block_inst *inst = &plan->insts[i];
+        if (!inst->type->derive) continue;
+        br_wscope scope = {&plan->weights, ""};
+        snprintf(scope.prefix, sizeof scope.prefix, "%s", plan->inst_prefix[i]);
+        BR_TRY(inst->type->derive(inst->cfg, &inst->dims, &scope, err));
+    }
+    return BR_OK;
+}
+
+void br_plan_unbind(br_plan *plan) {
+    for (int i = 0; i < plan->n_insts; i++) {
+        if (plan->insts[i].bound && plan->insts[i].type->unbind) plan->insts[i].type->unbind(plan->insts[i].bound);
+        plan->insts[i].bound = NULL;
+    }
+}
+
 void br_plan_free(br_plan *plan) {
     if (!plan) return;
-    for (int i = 0; i < plan->n_insts; i++)
-        if (plan->insts[i].bound && plan->insts[i].type->unbind) plan->insts[i].type->unbind(plan->insts[i].bound);
+    br_plan_unbind(plan);
     free(plan->units);
     free(plan->insts);
     free(plan->inst_prefix);
@@ -240,7 +258,8 @@ void br_plan_figures_compute(const br_plan *plan, br_dtype dtype, br_plan_figure
         active_insts += inst->type->active_params ? inst->type->active_params(inst->cfg, &inst->dims, plan->inst_params[i])
                                                   : plan->inst_params[i];
     }
-    for (size_t i = 0; i < plan->weights.n; i++) f->params_total += plan->weights.items[i].numel;
+    for (size_t i = 0; i < plan->weights.n; i++)
+        if (!plan->weights.items[i].derived) f->params_total += plan->weights.items[i].numel;
     f->params_active = f->params_total - in_insts + active_insts;
     f->params_embedding = (int64_t)plan->spec->vocab_size * plan->spec->d_model * (plan->spec->tie_embeddings ? 1 : 2);
     for (int s = 0; s < plan->n_state; s++) {

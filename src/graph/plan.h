@@ -48,8 +48,11 @@ typedef struct br_plan {
 } br_plan;
 
 br_status br_plan_build(const struct br_spec *spec, br_plan *plan, br_error *err);
-/* After every tensor is filled: blocks look their tensors up. */
+/* After every tensor is filled, on the host: derived tensors are computed. */
+br_status br_plan_derive(br_plan *plan, br_error *err);
+/* Blocks look their tensors up (wherever the weights live). */
 br_status br_plan_bind(br_plan *plan, br_error *err);
+void br_plan_unbind(br_plan *plan);
 void br_plan_free(br_plan *plan);
 
 /* Figures for reports (dtype: the element type states and caches are costed in). */

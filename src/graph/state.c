@@ -8,16 +8,19 @@
 
 #include "base/error.h"
 
-br_status br_state_create_for(const br_plan *plan, int n_slots, int64_t max_context, struct br_state **out,
-                              br_error *err) {
+br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_slots, int64_t max_context,
+                              struct br_state **out, br_error *err) {
     if (n_slots < 1 || max_context < 1)
         return BR_FAIL(err, BR_ERR_INVALID_ARG, "state: need at least one slot and a context of at least 1, got %d "
                        "slots and context %lld", n_slots, (long long)max_context);
     struct br_state *s = br_calloc(1, sizeof *s, err);
     if (!s) return BR_ERR_NOMEM;
     s->plan = plan;
+    s->dev = dev;
     s->n_slots = n_slots;
     s->max_context = max_context;
+    s->scratch.dev = dev;
+    s->host_scratch.dev = &br_cpu_device;
     br_status st = BR_OK;
     if (!(s->pos = br_calloc((size_t)n_slots, sizeof *s->pos, err)) ||
         !(s->conv = br_calloc((size_t)plan->n_state + 1, sizeof *s->conv, err)) ||
@@ -28,20 +31,18 @@ br_status br_state_create_for(const br_plan *plan, int n_slots, int64_t max_cont
         st = BR_ERR_NOMEM;
     for (int e = 0; e < plan->n_state && st == BR_OK; e++) {
         const br_state_need *n = &plan->state_need[e];
-        if (n->conv_elems && !(s->conv[e] = br_calloc((size_t)n_slots * (size_t)n->conv_elems, sizeof(float), err)))
+        if (n->conv_elems && !(s->conv[e] = br_dev_alloc(dev, (size_t)n_slots * (size_t)n->conv_elems * sizeof(float), err)))
             st = BR_ERR_NOMEM;
         if (st == BR_OK && n->ssm_elems &&
-            !(s->ssm[e] = br_calloc((size_t)n_slots * (size_t)n->ssm_elems, sizeof(float), err)))
+            !(s->ssm[e] = br_dev_alloc(dev, (size_t)n_slots * (size_t)n->ssm_elems * sizeof(float), err)))
             st = BR_ERR_NOMEM;
     }
     for (int k = 0; k < plan->n_kv && st == BR_OK; k++) {
         const br_state_need *n = &plan->kv_need[k];
         int64_t cap = n->kv_window && n->kv_window < max_context ? n->kv_window : max_context;
-        size_t half = (size_t)(n->kv_elems_per_token / 2);
+        size_t bytes = (size_t)n_slots * (size_t)cap * (size_t)(n->kv_elems_per_token / 2) * sizeof(float);
         s->kv_cap[k] = cap;
-        if (!(s->k[k] = br_calloc((size_t)n_slots * (size_t)cap * half, sizeof(float), err)) ||
-            !(s->v[k] = br_calloc((size_t)n_slots * (size_t)cap * half, sizeof(float), err)))
-            st = BR_ERR_NOMEM;
+        if (!(s->k[k] = br_dev_alloc(dev, bytes, err)) || !(s->v[k] = br_dev_alloc(dev, bytes, err))) st = BR_ERR_NOMEM;
     }
     if (st != BR_OK) {
         br_error_prefix(err, "state pool of %d slots x %lld tokens", n_slots, (long long)max_context);
@@ -55,12 +56,12 @@ br_status br_state_create_for(const br_plan *plan, int n_slots, int64_t max_cont
 void br_state_free(struct br_state *s) {
     if (!s) return;
     for (int e = 0; s->conv && e < s->plan->n_state; e++) {
-        free(s->conv[e]);
-        free(s->ssm[e]);
+        br_dev_free(s->dev, s->conv[e]);
+        br_dev_free(s->dev, s->ssm[e]);
     }
     for (int k = 0; s->k && k < s->plan->n_kv; k++) {
-        free(s->k[k]);
-        free(s->v[k]);
+        br_dev_free(s->dev, s->k[k]);
+        br_dev_free(s->dev, s->v[k]);
     }
     free(s->conv);
     free(s->ssm);
@@ -69,6 +70,7 @@ void br_state_free(struct br_state *s) {
     free(s->kv_cap);
     free(s->pos);
     br_arena_free(&s->scratch);
+    br_arena_free(&s->host_scratch);
     free(s);
 }
 
@@ -78,8 +80,10 @@ br_status br_state_reset(struct br_state *s, int slot, br_error *err) {
     const br_plan *plan = s->plan;
     for (int e = 0; e < plan->n_state; e++) {
         const br_state_need *n = &plan->state_need[e];
-        if (n->conv_elems) memset(s->conv[e] + (size_t)slot * n->conv_elems, 0, (size_t)n->conv_elems * sizeof(float));
-        if (n->ssm_elems) memset(s->ssm[e] + (size_t)slot * n->ssm_elems, 0, (size_t)n->ssm_elems * sizeof(float));
+        if (n->conv_elems)
+            BR_TRY(br_dev_zero(s->dev, s->conv[e] + (size_t)slot * n->conv_elems, (size_t)n->conv_elems * sizeof(float), err));
+        if (n->ssm_elems)
+            BR_TRY(br_dev_zero(s->dev, s->ssm[e] + (size_t)slot * n->ssm_elems, (size_t)n->ssm_elems * sizeof(float), err));
     }
     s->pos[slot] = 0; /* KV rows past pos are never read */
     return BR_OK;

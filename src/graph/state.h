@@ -7,10 +7,11 @@
  *     ssm[e]   [n_slots, ssm_elems]     the SSM state h
  * and for every attention invocation (plan KV entry k)
  *     k[k], v[k]  [n_slots, capacity, kv_elems_per_token / 2]
- * with capacity = min(max_context, sliding window).  All in f32 on the CPU.
- * pos[slot] counts the tokens a sequence has consumed.  The pool also owns
- * the scratch arena of forward passes that use it, so one model can serve
- * several pools.
+ * with capacity = min(max_context, sliding window).  All f32, on the
+ * model's device.  pos[slot] (host) counts the tokens a sequence has
+ * consumed.  The pool also owns the scratch arenas of forward passes that
+ * use it (one on the device, one on the host for routing decisions), so
+ * one model can serve several pools.
  */
 #ifndef BR_GRAPH_STATE_H
 #define BR_GRAPH_STATE_H
@@ -19,20 +20,23 @@
 
 #include "graph/arena.h"
 #include "graph/plan.h"
+#include "kernels/device.h"
 
 struct br_state {
     const br_plan *plan;
+    const br_device *dev;
     int n_slots;
     int64_t max_context;
-    int64_t *pos;          /* [n_slots] tokens consumed */
-    float **conv, **ssm;   /* [plan->n_state] each [n_slots * elems] */
-    float **k, **v;        /* [plan->n_kv] each [n_slots * cap * half] */
+    int64_t *pos;          /* [n_slots] tokens consumed (host) */
+    float **conv, **ssm;   /* [plan->n_state] each [n_slots * elems] (device) */
+    float **k, **v;        /* [plan->n_kv] each [n_slots * cap * half] (device) */
     int64_t *kv_cap;       /* [plan->n_kv] tokens each cache row holds */
-    br_arena scratch;
+    br_arena scratch;      /* device temporaries of a forward pass */
+    br_arena host_scratch; /* host temporaries (MoE routing) */
 };
 
-br_status br_state_create_for(const br_plan *plan, int n_slots, int64_t max_context, struct br_state **out,
-                              br_error *err);
+br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_slots, int64_t max_context,
+                              struct br_state **out, br_error *err);
 
 /* Bytes this pool holds for states and caches (not scratch). */
 int64_t br_state_bytes(const struct br_state *s);

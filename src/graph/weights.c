@@ -84,11 +84,41 @@ void br_weights_clear(br_weights *w) {
     if (!w) return;
     for (size_t i = 0; i < w->n; i++) {
         free(w->items[i].name);
-        free(w->items[i].data);
+        br_dev_free(w->dev ? w->dev : &br_cpu_device, w->items[i].data);
     }
     free(w->items);
     free(w->slots);
     memset(w, 0, sizeof *w);
+}
+
+br_status br_weights_upload(br_weights *w, const br_device *dev, br_error *err) {
+    const br_device *from = w->dev ? w->dev : &br_cpu_device;
+    if (from == dev) return BR_OK;
+    if (from->backend != BR_BACKEND_CPU)
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "weights are already on a device; moving between devices is not supported");
+    /* first copy everything, then switch: a failure leaves the host copies intact */
+    float **moved = br_calloc(w->n + 1, sizeof *moved, err);
+    if (!moved) return BR_ERR_NOMEM;
+    br_status st = BR_OK;
+    for (size_t i = 0; i < w->n && st == BR_OK; i++) {
+        br_param *p = &w->items[i];
+        if (!p->data) continue;
+        size_t bytes = (size_t)p->numel * sizeof(float);
+        if (!(moved[i] = br_dev_alloc(dev, bytes, err))) st = BR_ERR_NOMEM;
+        else st = br_dev_upload(dev, moved[i], p->data, bytes, err);
+        if (st != BR_OK) br_error_prefix(err, "uploading tensor '%s'", p->name);
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        if (st == BR_OK && moved[i]) {
+            free(w->items[i].data);
+            w->items[i].data = moved[i];
+        } else {
+            br_dev_free(dev, moved[i]);
+        }
+    }
+    free(moved);
+    if (st == BR_OK) w->dev = dev;
+    return st;
 }
 
 br_status br_param_alloc(br_param *p, br_error *err) {
@@ -148,7 +178,7 @@ static void fill(br_param *p, uint64_t seed) {
 br_status br_weights_randomize(br_weights *w, uint64_t seed, br_error *err) {
     for (size_t i = 0; i < w->n; i++) {
         br_param *p = &w->items[i];
-        if (p->filled) continue;
+        if (p->filled || p->derived) continue;
         BR_TRY(br_param_alloc(p, err));
         fill(p, seed);
         p->filled = 1;
@@ -163,6 +193,25 @@ br_status br_param_declare(br_param_sink *sink, const char *name, int ndim, cons
     char full[256];
     snprintf(full, sizeof full, "%s%s", sink->prefix, name);
     return br_weights_add(sink->weights, full, ndim, shape, init, err);
+}
+
+br_status br_param_derived(br_param_sink *sink, const char *name, int ndim, const int64_t *shape, br_error *err) {
+    BR_TRY(br_param_declare(sink, name, ndim, shape, (br_init){BR_INIT_CONST, 0.0f, 0.0f}, err));
+    sink->weights->items[sink->weights->n - 1].derived = 1;
+    return BR_OK;
+}
+
+float *br_wscope_derived(const br_wscope *scope, const char *name, br_error *err) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", scope->prefix, name);
+    br_param *p = br_weights_find(scope->weights, full);
+    if (!p || !p->derived) {
+        BR_FAIL(err, BR_ERR_INVALID_ARG, "no derived tensor '%s'", full);
+        return NULL;
+    }
+    if (br_param_alloc(p, err) != BR_OK) return NULL;
+    p->filled = 1;
+    return p->data;
 }
 
 br_status br_param1(br_param_sink *sink, const char *name, int64_t d0, br_init init, br_error *err) {

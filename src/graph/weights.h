@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/device.h"
 #include "layers/layer.h"
 
 typedef struct br_param {
@@ -21,11 +22,13 @@ typedef struct br_param {
     int64_t shape[BR_MAX_DIMS];
     int64_t numel;
     br_init init;
-    float *data;   /* [numel] f32, owned; NULL until filled */
+    float *data;   /* [numel] f32, owned, on the weights' device; NULL until filled */
     int filled;    /* set once data holds values (random or loaded) */
+    int derived;   /* computed from other tensors at load (A = -exp(A_log)); not a parameter */
 } br_param;
 
 typedef struct br_weights {
+    const br_device *dev; /* where data live: NULL or the CPU = host */
     br_param *items;
     size_t n, cap;
     size_t *slots;    /* open-addressing hash: index + 1, 0 = empty */
@@ -34,6 +37,8 @@ typedef struct br_weights {
 
 br_status br_weights_add(br_weights *w, const char *name, int ndim, const int64_t *shape, br_init init,
                          br_error *err);
+/* Moves every tensor to `dev` (host copies are freed). */
+br_status br_weights_upload(br_weights *w, const br_device *dev, br_error *err);
 br_param *br_weights_find(const br_weights *w, const char *name);
 void br_weights_clear(br_weights *w);
 

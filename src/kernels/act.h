@@ -11,6 +11,8 @@
 #ifndef BR_KERNELS_ACT_H
 #define BR_KERNELS_ACT_H
 
+#include "kernels/device.h"
+
 #include <math.h>
 #include <stddef.h>
 
@@ -29,8 +31,13 @@ static inline float br_silu(float x) { return x / (1.0f + expf(-x)); }
 static inline float br_softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 float br_act_apply1(br_act act, float x);
 
-void br_cpu_act(br_act act, size_t n, const float *x, float *y);
+void br_cpu_act(const br_device *dev, br_act act, size_t n, const float *x, float *y);
 /* y[n, f] = act(gate_scale * gu[:, :f]) * gu[:, f:], gu rows of stride ldgu. */
-void br_cpu_gated_act(br_act act, int n, int f, const float *gu, int ldgu, float gate_scale, float *y);
+void br_cpu_gated_act(const br_device *dev, br_act act, int n, int f, const float *gu, int ldgu, float gate_scale, float *y);
+
+#ifdef BRAID_HAVE_CUDA
+void br_cuda_act(const br_device *dev, br_act act, size_t n, const float *x, float *y);
+void br_cuda_gated_act(const br_device *dev, br_act act, int n, int f, const float *gu, int ldgu, float gate_scale, float *y);
+#endif
 
 #endif /* BR_KERNELS_ACT_H */

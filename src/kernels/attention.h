@@ -14,12 +14,14 @@
 #ifndef BR_KERNELS_ATTENTION_H
 #define BR_KERNELS_ATTENTION_H
 
+#include "kernels/device.h"
+
 #include <stdint.h>
 
 typedef enum br_rope_style { BR_ROPE_NONE = 0, BR_ROPE_NEOX, BR_ROPE_GPTJ, BR_ROPE_STYLE_COUNT } br_rope_style;
 
 /* x [n, ldx] holds heads*head_dim per row; pos [n] absolute positions. */
-void br_cpu_rope(int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
+void br_cpu_rope(const br_device *dev, int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
                  float *x, int ldx);
 
 typedef struct br_attn_args {
@@ -35,6 +37,12 @@ typedef struct br_attn_args {
 } br_attn_args;
 
 long br_attn_work_floats(const br_attn_args *a);
-void br_cpu_attention(const br_attn_args *a);
+void br_cpu_attention(const br_device *dev, const br_attn_args *a);
+
+#ifdef BRAID_HAVE_CUDA
+void br_cuda_rope(const br_device *dev, int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
+                 float *x, int ldx);
+void br_cuda_attention(const br_device *dev, const br_attn_args *a);
+#endif
 
 #endif /* BR_KERNELS_ATTENTION_H */

@@ -8,10 +8,15 @@
 #ifndef BR_KERNELS_LINEAR_H
 #define BR_KERNELS_LINEAR_H
 
-void br_cpu_linear(int n, int in, int out, const float *x, int ldx, const float *w, const float *b, float beta,
+#include "kernels/device.h"
+
+void br_cpu_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, const float *w, const float *b, float beta,
                    float *y, int ldy);
 
-/* y[n, m] = a[n, k] @ b[k, m] (both row-major, contiguous), accumulating if beta = 1. */
-void br_cpu_matmul(int n, int k, int m, const float *a, const float *b, float beta, float *y);
+
+#ifdef BRAID_HAVE_CUDA
+void br_cuda_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, const float *w, const float *b, float beta,
+                   float *y, int ldy);
+#endif
 
 #endif /* BR_KERNELS_LINEAR_H */

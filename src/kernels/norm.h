@@ -11,11 +11,22 @@
 #ifndef BR_KERNELS_NORM_H
 #define BR_KERNELS_NORM_H
 
-void br_cpu_rmsnorm(int n, int dim, const float *x, int ldx, const float *w, float eps, int unit_offset, float *y,
+#include "kernels/device.h"
+
+void br_cpu_rmsnorm(const br_device *dev, int n, int dim, const float *x, int ldx, const float *w, float eps, int unit_offset, float *y,
                     int ldy);
-void br_cpu_layernorm(int n, int dim, const float *x, int ldx, const float *w, const float *b, float eps, float *y,
+void br_cpu_layernorm(const br_device *dev, int n, int dim, const float *x, int ldx, const float *w, const float *b, float eps, float *y,
                       int ldy);
-void br_cpu_gated_rmsnorm(int n, int dim, int group, const float *x, int ldx, const float *z, int ldz,
+void br_cpu_gated_rmsnorm(const br_device *dev, int n, int dim, int group, const float *x, int ldx, const float *z, int ldz,
                           const float *w, float eps, int norm_before_gate, float *y, int ldy);
+
+#ifdef BRAID_HAVE_CUDA
+void br_cuda_rmsnorm(const br_device *dev, int n, int dim, const float *x, int ldx, const float *w, float eps, int unit_offset, float *y,
+                    int ldy);
+void br_cuda_layernorm(const br_device *dev, int n, int dim, const float *x, int ldx, const float *w, const float *b, float eps, float *y,
+                      int ldy);
+void br_cuda_gated_rmsnorm(const br_device *dev, int n, int dim, int group, const float *x, int ldx, const float *z, int ldz,
+                          const float *w, float eps, int norm_before_gate, float *y, int ldy);
+#endif
 
 #endif /* BR_KERNELS_NORM_H */

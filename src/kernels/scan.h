@@ -12,6 +12,10 @@
 #ifndef BR_KERNELS_SCAN_H
 #define BR_KERNELS_SCAN_H
 
+#include <stdint.h>
+
+#include "kernels/device.h"
+
 typedef struct br_scan_args {
     int batch, T, d_inner, d_state, heads;
     const float *u; int ldu;          /* [n_tok, d_inner] */
@@ -24,10 +28,17 @@ typedef struct br_scan_args {
     const float *D;                   /* [d_inner] or NULL */
     const float *z; int ldz;          /* [n_tok, d_inner] or NULL */
     float *y; int ldy;                /* [n_tok, d_inner] */
-    float *const *state;              /* [batch] -> [d_inner, N] */
+    float *state;             /* state pool [n_slots, ...]; sequence b uses slot slots[b]: [d_inner, N] */
+    const int32_t *slots;     /* [batch] slot of each sequence (on the device) */
+    long state_stride;        /* elements per slot */
 } br_scan_args;
 
-void br_cpu_scan_prefill(const br_scan_args *a);
-void br_cpu_scan_step(const br_scan_args *a); /* T == 1 */
+void br_cpu_scan_prefill(const br_device *dev, const br_scan_args *a);
+void br_cpu_scan_step(const br_device *dev, const br_scan_args *a); /* T == 1 */
+
+#ifdef BRAID_HAVE_CUDA
+void br_cuda_scan_prefill(const br_device *dev, const br_scan_args *a);
+void br_cuda_scan_step(const br_device *dev, const br_scan_args *a);
+#endif
 
 #endif /* BR_KERNELS_SCAN_H */

@@ -14,6 +14,10 @@
 #ifndef BR_KERNELS_SSD_H
 #define BR_KERNELS_SSD_H
 
+#include <stdint.h>
+
+#include "kernels/device.h"
+
 typedef struct br_ssd_args {
     int batch, T, heads, head_dim, d_state, groups, chunk;
     const float *x; int ldx;       /* [n_tok, heads*P] */
@@ -25,15 +29,22 @@ typedef struct br_ssd_args {
     const float *C; int ldC;       /* [n_tok, groups*N] */
     const float *D;                /* [heads] or NULL */
     float *y; int ldy;             /* [n_tok, heads*P] */
-    float *const *state;           /* [batch] -> [heads, P, N] */
+    float *state;             /* state pool [n_slots, ...]; sequence b uses slot slots[b]: [heads, P, N] */
+    const int32_t *slots;     /* [batch] slot of each sequence (on the device) */
+    long state_stride;        /* elements per slot */
     float *work;                   /* prefill scratch: br_ssd_work_floats(args) floats */
 } br_ssd_args;
 
 /* Scratch the chunked prefill needs. */
 long br_ssd_work_floats(const br_ssd_args *a);
 
-void br_cpu_ssd_prefill(const br_ssd_args *a);
-void br_cpu_ssd_step(const br_ssd_args *a); /* T == 1 */
-void br_cpu_ssd_scan_ref(const br_ssd_args *a);
+void br_cpu_ssd_prefill(const br_device *dev, const br_ssd_args *a);
+void br_cpu_ssd_step(const br_device *dev, const br_ssd_args *a); /* T == 1 */
+void br_cpu_ssd_scan_ref(const br_device *dev, const br_ssd_args *a);
+
+#ifdef BRAID_HAVE_CUDA
+void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a);
+void br_cuda_ssd_step(const br_device *dev, const br_ssd_args *a);
+#endif
 
 #endif /* BR_KERNELS_SSD_H */

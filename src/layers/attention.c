@@ -19,6 +19,7 @@
 #include "base/error.h"
 #include "kernels/attention.h"
 #include "kernels/backend.h"
+#include "kernels/elementwise.h"
 #include "layers/linear_map.h"
 
 static const char *const rope_names[] = {"none", "neox", "gptj", NULL};
@@ -121,6 +122,7 @@ static br_status attn_bind(const void *cfg, const br_block_dims *d, const br_wsc
 /* Attends the T new rows of sequence b: q [T, H*hd]; kn, vn [T, KVH*hd]. */
 static br_status attend_sequence(const attn_cfg *c, br_exec *ex, const br_site *site, int b, const float *q,
                                  const float *kn, const float *vn, float *o, br_error *err) {
+    const br_device *dev = ex->dev;
     const int T = ex->T, row = c->kv_heads * c->head_dim;
     const int64_t p0 = ex->pos0[b];
     float *kc, *vc;
@@ -129,8 +131,8 @@ static br_status attend_sequence(const attn_cfg *c, br_exec *ex, const br_site *
     br_attn_args a = {T, 0, c->heads, c->kv_heads, c->head_dim, q, c->heads * c->head_dim, NULL, row, NULL, row,
                       p0, 0, c->window, (float)c->scale, o, c->heads * c->head_dim, NULL};
     if (!c->window) { /* the cache holds every position: write, then attend over [0, p0+T) */
-        memcpy(kc + p0 * row, kn, (size_t)T * row * sizeof(float));
-        memcpy(vc + p0 * row, vn, (size_t)T * row * sizeof(float));
+        BR_K(dev, copy2d, T, row, kn, row, kc + p0 * row, row);
+        BR_K(dev, copy2d, T, row, vn, row, vc + p0 * row, row);
         a.k = kc;
         a.v = vc;
         a.S = (int)(p0 + T);
@@ -140,17 +142,13 @@ static br_status attend_sequence(const attn_cfg *c, br_exec *ex, const br_site *
         float *kk = br_exec_scratch(ex, (size_t)(n_old + T) * row, err);
         float *vv = br_exec_scratch(ex, (size_t)(n_old + T) * row, err);
         if (!kk || !vv) return BR_ERR_NOMEM;
-        for (int64_t j = 0; j < n_old; j++) {
-            int64_t pos = p0 - n_old + j;
-            memcpy(kk + j * row, kc + (pos % cap) * row, (size_t)row * sizeof(float));
-            memcpy(vv + j * row, vc + (pos % cap) * row, (size_t)row * sizeof(float));
-        }
-        memcpy(kk + n_old * row, kn, (size_t)T * row * sizeof(float));
-        memcpy(vv + n_old * row, vn, (size_t)T * row * sizeof(float));
-        for (int t = T > cap ? (int)(T - cap) : 0; t < T; t++) {
-            memcpy(kc + ((p0 + t) % cap) * row, kn + (long)t * row, (size_t)row * sizeof(float));
-            memcpy(vc + ((p0 + t) % cap) * row, vn + (long)t * row, (size_t)row * sizeof(float));
-        }
+        BR_K(dev, ring_read, (int)n_old, row, kc, cap, p0 - n_old, kk, row);
+        BR_K(dev, ring_read, (int)n_old, row, vc, cap, p0 - n_old, vv, row);
+        BR_K(dev, copy2d, T, row, kn, row, kk + n_old * row, row);
+        BR_K(dev, copy2d, T, row, vn, row, vv + n_old * row, row);
+        const int skip = T > cap ? (int)(T - cap) : 0; /* only the last cap rows stay in the ring */
+        BR_K(dev, ring_write, T - skip, row, kn + (long)skip * row, row, kc, cap, p0 + skip);
+        BR_K(dev, ring_write, T - skip, row, vn + (long)skip * row, row, vc, cap, p0 + skip);
         a.k = kk;
         a.v = vv;
         a.S = (int)(n_old + T);
@@ -158,7 +156,7 @@ static br_status attend_sequence(const attn_cfg *c, br_exec *ex, const br_site *
     }
     a.work = br_exec_scratch(ex, (size_t)br_attn_work_floats(&a), err);
     if (!a.work) return BR_ERR_NOMEM;
-    BR_KERNEL(attention, &a);
+    BR_K(dev, attention, &a);
     return BR_OK;
 }
 
@@ -166,20 +164,22 @@ static br_status attn_run(const br_block_inst *blk, br_exec *ex, const br_site *
                           br_error *err) {
     const attn_cfg *c = blk->cfg;
     const attn_w *w = blk->bound;
+    const br_device *dev = ex->dev;
     const int n = ex->n_tok, qd = c->heads * c->head_dim, kd = c->kv_heads * c->head_dim, in = blk->dims.in_dim;
     float *q = br_exec_scratch(ex, (size_t)n * qd, err), *k = br_exec_scratch(ex, (size_t)n * kd, err);
     float *v = br_exec_scratch(ex, (size_t)n * kd, err), *o = br_exec_scratch(ex, (size_t)n * qd, err);
     int64_t *pos = (int64_t *)br_exec_scratch(ex, (size_t)n * 2, err);
-    if (!q || !k || !v || !o || !pos) return BR_ERR_NOMEM;
+    int64_t *host_pos = (int64_t *)br_exec_host_scratch(ex, (size_t)n * 2, err);
+    if (!q || !k || !v || !o || !pos || !host_pos) return BR_ERR_NOMEM;
     BR_TRY(br_lin_run(&w->q, ex, site, n, x, in, q, qd, 0.0f, err));
     BR_TRY(br_lin_run(&w->k, ex, site, n, x, in, k, kd, 0.0f, err));
     BR_TRY(br_lin_run(&w->v, ex, site, n, x, in, v, kd, 0.0f, err));
-    if (c->key_scale != 1.0)
-        for (long i = 0; i < (long)n * kd; i++) k[i] *= (float)c->key_scale;
+    if (c->key_scale != 1.0) BR_K(dev, scale2d, n, kd, (float)c->key_scale, k, kd);
     for (int b = 0; b < ex->batch; b++)
-        for (int t = 0; t < ex->T; t++) pos[(long)b * ex->T + t] = ex->pos0[b] + t;
-    BR_KERNEL(rope, n, c->heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, q, qd);
-    BR_KERNEL(rope, n, c->kv_heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, k, kd);
+        for (int t = 0; t < ex->T; t++) host_pos[(long)b * ex->T + t] = ex->pos0[b] + t;
+    BR_TRY(br_dev_upload(dev, pos, host_pos, (size_t)n * sizeof *pos, err));
+    BR_K(dev, rope, n, c->heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, q, qd);
+    BR_K(dev, rope, n, c->kv_heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, k, kd);
     for (int b = 0; b < ex->batch; b++) {
         br_arena_mark mark = br_arena_mark_get(ex->scratch);
         long r0 = (long)b * ex->T;

@@ -11,6 +11,7 @@
  *   active_params     parameters touched per token (MoE); NULL = all
  *   linear_shape      the shapes of its named linear maps (adapter targets)
  *   state             recurrent state per sequence and KV cache per token
+ *   derive            computes constant transforms of its tensors once at load
  *   bind / unbind     looks its tensors up by name and keeps typed pointers
  *   prefill / step    runs it over [n_tok, in_dim] -> [n_tok, d_model];
  *                     step is the T == 1 decode path (NULL: prefill serves)
@@ -56,6 +57,9 @@ typedef struct br_init {
 typedef struct br_param_sink br_param_sink;
 br_status br_param_declare(br_param_sink *sink, const char *name, int ndim, const int64_t *shape,
                            br_init init, br_error *err);
+/* A tensor computed from the block's others at load (by its type's
+ * derive hook), e.g. A = -exp(A_log); not counted as a parameter. */
+br_status br_param_derived(br_param_sink *sink, const char *name, int ndim, const int64_t *shape, br_error *err);
 /* Shorthands for 1-, 2- and 3-D tensors. */
 br_status br_param1(br_param_sink *sink, const char *name, int64_t d0, br_init init, br_error *err);
 br_status br_param2(br_param_sink *sink, const char *name, int64_t d0, int64_t d1, br_init init, br_error *err);
@@ -73,6 +77,8 @@ br_status br_wscope_get(const br_wscope *scope, const char *name, int ndim, cons
                         const float **out, br_error *err);
 /* NULL without error when the tensor is absent (optional tensors). */
 const float *br_wscope_find(const br_wscope *scope, const char *name);
+/* The host memory of a derived tensor, for the derive hook to fill. */
+float *br_wscope_derived(const br_wscope *scope, const char *name, br_error *err);
 
 typedef struct br_state_need {
     int64_t conv_elems;         /* f32 elements of convolution state per sequence */
@@ -124,6 +130,8 @@ typedef struct br_layer_type {
     /* Shape [out, in] of a named linear map, for adapters; 0 if no such map. NULL: none. */
     int (*linear_shape)(const void *cfg, const br_block_dims *dims, const char *name, int *out, int *in);
     void (*state)(const void *cfg, const br_block_dims *dims, br_state_need *need);
+    /* Computes derived tensors from loaded ones, on the host, once (NULL: none). */
+    br_status (*derive)(const void *cfg, const br_block_dims *dims, const br_wscope *scope, br_error *err);
     br_status (*bind)(const void *cfg, const br_block_dims *dims, const br_wscope *scope, void **bound,
                       br_error *err);
     void (*unbind)(void *bound);

@@ -38,13 +38,13 @@ br_status br_lin_bind(const br_wscope *scope, const char *name, int out, int in,
 
 br_status br_lin_run(const br_lin *l, br_exec *ex, const br_site *site, int n, const float *x, int ldx, float *y,
                      int ldy, float beta, br_error *err) {
-    BR_KERNEL(linear, n, l->in, l->out, x, ldx, l->w, l->b, beta, y, ldy);
+    BR_K(ex->dev, linear, n, l->in, l->out, x, ldx, l->w, l->b, beta, y, ldy);
     const br_adapter *ad = br_site_adapter(site, l->name);
     if (!ad) return BR_OK;
     float *t = br_exec_scratch(ex, (size_t)n * ad->rank, err); /* [n, rank] = x A^T */
     if (!t) return BR_ERR_NOMEM;
-    BR_KERNEL(linear, n, l->in, ad->rank, x, ldx, ad->a, NULL, 0.0f, t, ad->rank);
-    BR_KERNEL(linear, n, ad->rank, l->out, t, ad->rank, ad->b, NULL, 1.0f, y, ldy);
+    BR_K(ex->dev, linear, n, l->in, ad->rank, x, ldx, ad->a, NULL, 0.0f, t, ad->rank);
+    BR_K(ex->dev, linear, n, ad->rank, l->out, t, ad->rank, ad->b, NULL, 1.0f, y, ldy);
     return BR_OK;
 }
 

@@ -19,6 +19,7 @@
 #include "base/error.h"
 #include "kernels/backend.h"
 #include "kernels/conv1d.h"
+#include "kernels/elementwise.h"
 #include "kernels/linear.h"
 #include "kernels/norm.h"
 #include "kernels/scan.h"
@@ -54,7 +55,7 @@ typedef struct mamba_w {
     const float *x_proj;          /* [heads, R + 2N, Di/heads] */
     const float *dt_proj;         /* [heads, Di/heads, R] */
     const float *dt_bias;         /* [Di] */
-    float *A;                     /* [Di, N] = -exp(A_log), owned */
+    const float *A;               /* [Di, N] = -exp(A_log), derived at load */
     const float *D;               /* [Di] */
     const float *dt_norm, *b_norm, *c_norm; /* [R], [N], [N] (rms_weighted) */
 } mamba_w;
@@ -81,6 +82,7 @@ static br_status mamba_params(const void *cfg, const br_block_dims *d, br_param_
     BR_TRY(br_param3(s, "dt_proj.weight", H, Di / H, R, (br_init){BR_INIT_UNIFORM, -1.0f / sqrtf((float)R), 1.0f / sqrtf((float)R)}, err));
     BR_TRY(br_param1(s, "dt_proj.bias", Di, (br_init){BR_INIT_DT_BIAS, 1e-3f, 0.1f}, err));
     BR_TRY(br_param2(s, "A_log", Di, N, (br_init){BR_INIT_LOG_ARANGE, 0, 0}, err));
+    BR_TRY(br_param_derived(s, "A", 2, (int64_t[]){Di, N}, err));
     BR_TRY(br_param1(s, "D", Di, (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
     if (c->bcdt_norm == BCDT_RMS_WEIGHTED) {
         BR_TRY(br_param1(s, "dt_norm.weight", R, (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
@@ -103,10 +105,16 @@ static void mamba_state(const void *cfg, const br_block_dims *d, br_state_need *
     need->ssm_elems = (int64_t)c->d_inner * c->d_state;
 }
 
-static void mamba_unbind(void *bound) {
-    mamba_w *w = bound;
-    if (w) free(w->A);
-    free(w);
+/* A = -exp(A_log), once at load, on the host. */
+static br_status mamba_derive(const void *cfg, const br_block_dims *d, const br_wscope *sc, br_error *err) {
+    const mamba_cfg *c = cfg;
+    const long n = (long)c->d_inner * c->d_state;
+    const float *A_log;
+    BR_TRY(br_wscope_get(sc, "A_log", 2, (int64_t[]){c->d_inner, c->d_state}, &A_log, err));
+    float *A = br_wscope_derived(sc, "A", err);
+    if (!A) return err ? err->status : BR_ERR_NOMEM;
+    for (long i = 0; i < n; i++) A[i] = -expf(A_log[i]);
+    return BR_OK;
 }
 
 static br_status mamba_bind_w(const mamba_cfg *c, const br_block_dims *d, const br_wscope *sc, mamba_w *w,
@@ -125,11 +133,7 @@ static br_status mamba_bind_w(const mamba_cfg *c, const br_block_dims *d, const 
         BR_TRY(br_wscope_get(sc, "b_norm.weight", 1, (int64_t[]){N}, &w->b_norm, err));
         BR_TRY(br_wscope_get(sc, "c_norm.weight", 1, (int64_t[]){N}, &w->c_norm, err));
     }
-    const float *A_log;
-    BR_TRY(br_wscope_get(sc, "A_log", 2, (int64_t[]){Di, N}, &A_log, err));
-    if (!(w->A = br_malloc((size_t)Di * N * sizeof(float), err))) return BR_ERR_NOMEM;
-    for (long i = 0; i < (long)Di * N; i++) w->A[i] = -expf(A_log[i]); /* A = -exp(A_log), once at load */
-    return BR_OK;
+    return br_wscope_get(sc, "A", 2, (int64_t[]){Di, N}, &w->A, err);
 }
 
 static br_status mamba_bind(const void *cfg, const br_block_dims *d, const br_wscope *scope, void **bound,
@@ -138,7 +142,7 @@ static br_status mamba_bind(const void *cfg, const br_block_dims *d, const br_ws
     if (!w) return BR_ERR_NOMEM;
     br_status st = mamba_bind_w(cfg, d, scope, w, err);
     if (st != BR_OK) {
-        mamba_unbind(w);
+        free(w);
         return st;
     }
     *bound = w;
@@ -159,37 +163,31 @@ static br_status mamba_run(const br_block_inst *blk, br_exec *ex, const br_site 
     float *Cm = br_exec_scratch(ex, (size_t)n * H * N, err);    /* [n, H, N] */
     float *delta = br_exec_scratch(ex, (size_t)n * Di, err);    /* [n, Di] */
     float *ys = br_exec_scratch(ex, (size_t)n * Di, err);       /* [n, Di] */
-    float *conv_st[ex->batch], *ssm_st[ex->batch];
     if (!xz || !u || !dbl || !Bm || !Cm || !delta || !ys) return BR_ERR_NOMEM;
-    for (int b = 0; b < ex->batch; b++) {
-        conv_st[b] = br_exec_conv(ex, site, b);
-        ssm_st[b] = br_exec_ssm(ex, site, b);
-    }
     BR_TRY(br_lin_run(&w->in_proj, ex, site, n, x, blk->dims.d_model, xz, 2 * Di, 0.0f, err));
-    br_conv1d_args ca = {ex->batch, ex->T, Di, c->d_conv, xz, 2 * Di, w->conv_w, w->conv_b, u, Di, conv_st, 1};
-    if (step) BR_KERNEL(conv1d_step, &ca);
-    else BR_KERNEL(conv1d_prefill, &ca);
+    br_conv1d_args ca = {ex->batch, ex->T, Di, c->d_conv, xz, 2 * Di, w->conv_w, w->conv_b, u, Di,
+                         br_exec_conv_pool(ex, site), ex->dev_slots, (long)Di * (c->d_conv - 1), 1};
+    if (step) BR_K(ex->dev, conv1d_step, &ca);
+    else BR_K(ex->dev, conv1d_prefill, &ca);
     for (int g = 0; g < H; g++) {
         /* [dt_r, B, C] = u_g x_proj_g^T */
-        BR_KERNEL(linear, n, Dh, P, u + (long)g * Dh, Di, w->x_proj + (long)g * P * Dh, NULL, 0.0f, dbl, P);
+        BR_K(ex->dev, linear, n, Dh, P, u + (long)g * Dh, Di, w->x_proj + (long)g * P * Dh, NULL, 0.0f, dbl, P);
         if (c->bcdt_norm != BCDT_NONE) {
             const int wt = c->bcdt_norm == BCDT_RMS_WEIGHTED;
             const float eps = (float)c->bcdt_eps;
-            BR_KERNEL(rmsnorm, n, R, dbl, P, wt ? w->dt_norm : NULL, eps, 0, dbl, P);
-            BR_KERNEL(rmsnorm, n, N, dbl + R, P, wt ? w->b_norm : NULL, eps, 0, dbl + R, P);
-            BR_KERNEL(rmsnorm, n, N, dbl + R + N, P, wt ? w->c_norm : NULL, eps, 0, dbl + R + N, P);
+            BR_K(ex->dev, rmsnorm, n, R, dbl, P, wt ? w->dt_norm : NULL, eps, 0, dbl, P);
+            BR_K(ex->dev, rmsnorm, n, N, dbl + R, P, wt ? w->b_norm : NULL, eps, 0, dbl + R, P);
+            BR_K(ex->dev, rmsnorm, n, N, dbl + R + N, P, wt ? w->c_norm : NULL, eps, 0, dbl + R + N, P);
         }
-        for (int i = 0; i < n; i++) {
-            memcpy(Bm + ((long)i * H + g) * N, dbl + (long)i * P + R, (size_t)N * sizeof(float));
-            memcpy(Cm + ((long)i * H + g) * N, dbl + (long)i * P + R + N, (size_t)N * sizeof(float));
-        }
+        BR_K(ex->dev, copy2d, n, N, dbl + R, P, Bm + (long)g * N, H * N);
+        BR_K(ex->dev, copy2d, n, N, dbl + R + N, P, Cm + (long)g * N, H * N);
         /* delta_g = dt_r dt_proj_g^T (bias added, with softplus, inside the scan) */
-        BR_KERNEL(linear, n, R, Dh, dbl, P, w->dt_proj + (long)g * Dh * R, NULL, 0.0f, delta + (long)g * Dh, Di);
+        BR_K(ex->dev, linear, n, R, Dh, dbl, P, w->dt_proj + (long)g * Dh * R, NULL, 0.0f, delta + (long)g * Dh, Di);
     }
     br_scan_args sa = {ex->batch, ex->T, Di, N, H, u, Di, delta, Di, w->dt_bias, 1, w->A, Bm, H * N, Cm, H * N,
-                       w->D, xz + Di, 2 * Di, ys, Di, ssm_st};
-    if (step) BR_KERNEL(scan_step, &sa);
-    else BR_KERNEL(scan_prefill, &sa);
+                       w->D, xz + Di, 2 * Di, ys, Di, br_exec_ssm_pool(ex, site), ex->dev_slots, (long)Di * N};
+    if (step) BR_K(ex->dev, scan_step, &sa);
+    else BR_K(ex->dev, scan_prefill, &sa);
     return br_lin_run(&w->out_proj, ex, site, n, ys, Di, y, blk->dims.d_model, 0.0f, err);
 }
 
@@ -202,8 +200,9 @@ const br_layer_type br_layer_mamba = {
     .params = mamba_params,
     .linear_shape = mamba_linear_shape,
     .state = mamba_state,
+    .derive = mamba_derive,
     .bind = mamba_bind,
-    .unbind = mamba_unbind,
+    .unbind = free,
     .prefill = mamba_run,
     .step = mamba_run,
 };

@@ -19,6 +19,7 @@
 #include "kernels/act.h"
 #include "kernels/backend.h"
 #include "kernels/conv1d.h"
+#include "kernels/elementwise.h"
 #include "kernels/norm.h"
 #include "kernels/ssd.h"
 #include "layers/linear_map.h"
@@ -60,7 +61,7 @@ typedef struct mamba2_w {
     br_lin in_proj, out_proj;
     const float *conv_w, *conv_b; /* [Di + 2GN, K], [Di + 2GN] */
     const float *dt_bias, *D;     /* [H], [H] */
-    float *A;                     /* [H] = -exp(A_log), owned */
+    const float *A;               /* [H] = -exp(A_log), derived at load */
     const float *norm_w;          /* [Di] */
 } mamba2_w;
 
@@ -96,6 +97,7 @@ static br_status m2_params(const void *cfg, const br_block_dims *d, br_param_sin
     if (c->conv_bias) BR_TRY(br_param1(s, "conv1d.bias", cd, (br_init){BR_INIT_UNIFORM, -bound, bound}, err));
     BR_TRY(br_param1(s, "dt_bias", H, (br_init){BR_INIT_DT_BIAS, 1e-3f, 0.1f}, err));
     BR_TRY(br_param1(s, "A_log", H, (br_init){BR_INIT_LOG_UNIFORM, 1.0f, 16.0f}, err));
+    BR_TRY(br_param_derived(s, "A", 1, (int64_t[]){H}, err));
     BR_TRY(br_param1(s, "D", H, (br_init){BR_INIT_CONST, 1.0f, 0}, err));
     if (c->norm == M2_NORM_GATED) BR_TRY(br_param1(s, "norm.weight", inner(c), (br_init){BR_INIT_NORMAL, 0.1f, 1.0f}, err));
     return br_lin_declare(s, "out_proj", d->d_model, inner(c), c->out_bias, err);
@@ -114,10 +116,15 @@ static void m2_state(const void *cfg, const br_block_dims *d, br_state_need *nee
     need->ssm_elems = (int64_t)c->heads * c->head_dim * c->d_state;
 }
 
-static void m2_unbind(void *bound) {
-    mamba2_w *w = bound;
-    if (w) free(w->A);
-    free(w);
+/* A = -exp(A_log), once at load, on the host. */
+static br_status m2_derive(const void *cfg, const br_block_dims *d, const br_wscope *sc, br_error *err) {
+    const mamba2_cfg *c = cfg;
+    const float *A_log;
+    BR_TRY(br_wscope_get(sc, "A_log", 1, (int64_t[]){c->heads}, &A_log, err));
+    float *A = br_wscope_derived(sc, "A", err);
+    if (!A) return err ? err->status : BR_ERR_NOMEM;
+    for (int h = 0; h < c->heads; h++) A[h] = -expf(A_log[h]);
+    return BR_OK;
 }
 
 static br_status m2_bind_w(const mamba2_cfg *c, const br_block_dims *d, const br_wscope *sc, mamba2_w *w, br_error *err) {
@@ -129,11 +136,7 @@ static br_status m2_bind_w(const mamba2_cfg *c, const br_block_dims *d, const br
     BR_TRY(br_wscope_get(sc, "dt_bias", 1, (int64_t[]){H}, &w->dt_bias, err));
     BR_TRY(br_wscope_get(sc, "D", 1, (int64_t[]){H}, &w->D, err));
     if (c->norm == M2_NORM_GATED) BR_TRY(br_wscope_get(sc, "norm.weight", 1, (int64_t[]){inner(c)}, &w->norm_w, err));
-    const float *A_log;
-    BR_TRY(br_wscope_get(sc, "A_log", 1, (int64_t[]){H}, &A_log, err));
-    if (!(w->A = br_malloc((size_t)H * sizeof(float), err))) return BR_ERR_NOMEM;
-    for (int h = 0; h < H; h++) w->A[h] = -expf(A_log[h]); /* A = -exp(A_log), once at load */
-    return BR_OK;
+    return br_wscope_get(sc, "A", 1, (int64_t[]){H}, &w->A, err);
 }
 
 static br_status m2_bind(const void *cfg, const br_block_dims *d, const br_wscope *scope, void **bound, br_error *err) {
@@ -141,22 +144,20 @@ static br_status m2_bind(const void *cfg, const br_block_dims *d, const br_wscop
     if (!w) return BR_ERR_NOMEM;
     br_status st = m2_bind_w(cfg, d, scope, w, err);
     if (st != BR_OK) {
-        m2_unbind(w);
+        free(w);
         return st;
     }
     *bound = w;
     return BR_OK;
 }
 
-static void scale_segments(const mamba2_cfg *c, int n, float *zxbcdt) {
+/* The in_proj output times a multiplier per segment (z, x, B, C, dt). */
+static void scale_segments(const mamba2_cfg *c, br_exec *ex, int n, float *zxbcdt) {
     const int Di = inner(c), GN = c->groups * c->d_state, pd = proj_dim(c);
     const int start[6] = {0, Di, 2 * Di, 2 * Di + GN, 2 * Di + 2 * GN, pd};
-    for (int i = 0; i < n; i++)
-        for (int s = 0; s < 5; s++) {
-            float m = (float)c->in_scales.v[s];
-            if (m == 1.0f) continue;
-            for (int j = start[s]; j < start[s + 1]; j++) zxbcdt[(long)i * pd + j] *= m;
-        }
+    for (int s = 0; s < 5; s++)
+        if (c->in_scales.v[s] != 1.0)
+            BR_K(ex->dev, scale2d, n, start[s + 1] - start[s], (float)c->in_scales.v[s], zxbcdt + start[s], pd);
 }
 
 static br_status m2_run(const br_block_inst *blk, br_exec *ex, const br_site *site, const float *x, float *y,
@@ -168,32 +169,28 @@ static br_status m2_run(const br_block_inst *blk, br_exec *ex, const br_site *si
     float *zx = br_exec_scratch(ex, (size_t)n * pd, err);  /* [n, pd]: z | xBC | dt */
     float *xbc = br_exec_scratch(ex, (size_t)n * cd, err); /* [n, cd] after conv */
     float *ys = br_exec_scratch(ex, (size_t)n * Di, err);  /* [n, Di] */
-    float *conv_st[ex->batch], *ssm_st[ex->batch];
     if (!zx || !xbc || !ys) return BR_ERR_NOMEM;
-    for (int b = 0; b < ex->batch; b++) {
-        conv_st[b] = br_exec_conv(ex, site, b);
-        ssm_st[b] = br_exec_ssm(ex, site, b);
-    }
     BR_TRY(br_lin_run(&w->in_proj, ex, site, n, x, blk->dims.d_model, zx, pd, 0.0f, err));
-    if (c->in_scales.n) scale_segments(c, n, zx);
-    br_conv1d_args ca = {ex->batch, ex->T, cd, c->d_conv, zx + Di, pd, w->conv_w, w->conv_b, xbc, cd, conv_st, 1};
-    if (step) BR_KERNEL(conv1d_step, &ca);
-    else BR_KERNEL(conv1d_prefill, &ca);
+    if (c->in_scales.n) scale_segments(c, ex, n, zx);
+    br_conv1d_args ca = {ex->batch, ex->T, cd, c->d_conv, zx + Di, pd, w->conv_w, w->conv_b, xbc, cd,
+                         br_exec_conv_pool(ex, site), ex->dev_slots, (long)cd * (c->d_conv - 1), 1};
+    if (step) BR_K(ex->dev, conv1d_step, &ca);
+    else BR_K(ex->dev, conv1d_prefill, &ca);
     br_ssd_args sa = {ex->batch, ex->T, c->heads, c->head_dim, c->d_state, c->groups, c->chunk,
                       xbc, cd, zx + Di + cd, pd, w->dt_bias, (float)c->dt_min, (float)c->dt_max, w->A,
-                      xbc + Di, cd, xbc + Di + GN, cd, w->D, ys, Di, ssm_st, NULL};
+                      xbc + Di, cd, xbc + Di + GN, cd, w->D, ys, Di, br_exec_ssm_pool(ex, site), ex->dev_slots,
+                      (long)c->heads * c->head_dim * c->d_state, NULL};
     if (step) {
-        BR_KERNEL(ssd_step, &sa);
+        BR_K(ex->dev, ssd_step, &sa);
     } else {
         if (!(sa.work = br_exec_scratch(ex, (size_t)br_ssd_work_floats(&sa), err))) return BR_ERR_NOMEM;
-        BR_KERNEL(ssd_prefill, &sa);
+        BR_K(ex->dev, ssd_prefill, &sa);
     }
     if (c->norm == M2_NORM_GATED) {
-        BR_KERNEL(gated_rmsnorm, n, Di, Di / c->norm_groups, ys, Di, zx, pd, w->norm_w, (float)c->norm_eps,
+        BR_K(ex->dev, gated_rmsnorm, n, Di, Di / c->norm_groups, ys, Di, zx, pd, w->norm_w, (float)c->norm_eps,
                   c->norm_before_gate, ys, Di);
     } else {
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < Di; j++) ys[(long)i * Di + j] *= br_silu(zx[(long)i * pd + j]);
+        BR_K(ex->dev, mul_silu, n, Di, ys, Di, zx, pd);
     }
     return br_lin_run(&w->out_proj, ex, site, n, ys, Di, y, blk->dims.d_model, 0.0f, err);
 }
@@ -207,8 +204,9 @@ const br_layer_type br_layer_mamba2 = {
     .params = m2_params,
     .linear_shape = m2_linear_shape,
     .state = m2_state,
+    .derive = m2_derive,
     .bind = m2_bind,
-    .unbind = m2_unbind,
+    .unbind = free,
     .prefill = m2_run,
     .step = m2_run,
 };

@@ -81,8 +81,8 @@ static br_status mlp_run(const br_block_inst *blk, br_exec *ex, const br_site *s
     float *h = c->gated ? br_exec_scratch(ex, (size_t)n * F, err) : gu;
     if (!gu || !h) return BR_ERR_NOMEM;
     BR_TRY(br_lin_run(&w->up, ex, site, n, x, in, gu, w->up.out, 0.0f, err));
-    if (c->gated) BR_KERNEL(gated_act, (br_act)c->activation, n, F, gu, 2 * F, (float)c->gate_scale, h);
-    else BR_KERNEL(act, (br_act)c->activation, (size_t)n * F, gu, h);
+    if (c->gated) BR_K(ex->dev, gated_act, (br_act)c->activation, n, F, gu, 2 * F, (float)c->gate_scale, h);
+    else BR_K(ex->dev, act, (br_act)c->activation, (size_t)n * F, gu, h);
     return br_lin_run(&w->down, ex, site, n, h, F, y, blk->dims.d_model, 0.0f, err);
 }
 

@@ -9,7 +9,9 @@
  *   y = sum_k w_k expert_k(x) + shared_expert(x)
  * Experts are MLPs stored stacked: experts.gate_up_proj [E, 2F, in] (or
  * experts.up_proj [E, F, in] when not gated), experts.down_proj [E, D, F].
- * Tokens are grouped per expert so each expert runs one product.
+ * Routing is decided on the host (the router logits come down); tokens are
+ * grouped per expert so each expert runs one gather, two products and one
+ * weighted scatter on the device.
  */
 #include <math.h>
 #include <stddef.h>
@@ -18,7 +20,9 @@
 
 #include "base/error.h"
 #include "kernels/act.h"
+#include "graph/weights.h"
 #include "kernels/backend.h"
+#include "kernels/elementwise.h"
 #include "kernels/linear.h"
 #include "layers/linear_map.h"
 
@@ -50,7 +54,7 @@ static const br_field moe_fields[] = {
 
 typedef struct moe_w {
     br_lin router;
-    const float *sel_bias;   /* [E] */
+    float *sel_bias_host;    /* [E] host copy: routing is decided on the host */
     const float *up, *down;  /* [E, (2)F, in], [E, D, F] */
     br_lin shared_up, shared_down;
 } moe_w;
@@ -89,14 +93,26 @@ static int64_t moe_active(const void *cfg, const br_block_dims *d, int64_t total
     return total - (int64_t)(c->experts - c->top_k) * per_expert;
 }
 
+static void moe_unbind(void *bound) {
+    moe_w *w = bound;
+    if (w) free(w->sel_bias_host);
+    free(w);
+}
+
 static br_status moe_bind(const void *cfg, const br_block_dims *d, const br_wscope *sc, void **bound, br_error *err) {
     const moe_cfg *c = cfg;
     const int E = c->experts, F = c->hidden;
     moe_w *w = br_calloc(1, sizeof *w, err);
     if (!w) return BR_ERR_NOMEM;
     br_status st = br_lin_bind(sc, "router", E, d->in_dim, 0, &w->router, err);
-    if (st == BR_OK && c->selection_bias)
-        st = br_wscope_get(sc, "router.selection_bias", 1, (int64_t[]){E}, &w->sel_bias, err);
+    if (st == BR_OK && c->selection_bias) {
+        const float *b = NULL;
+        st = br_wscope_get(sc, "router.selection_bias", 1, (int64_t[]){E}, &b, err);
+        if (st == BR_OK && !(w->sel_bias_host = br_malloc((size_t)E * sizeof(float), err))) st = BR_ERR_NOMEM;
+        if (st == BR_OK)
+            st = br_dev_download(sc->weights->dev ? sc->weights->dev : &br_cpu_device, w->sel_bias_host, b,
+                                 (size_t)E * sizeof(float), err);
+    }
     if (st == BR_OK)
         st = br_wscope_get(sc, c->gated ? "experts.gate_up_proj" : "experts.up_proj", 3,
                            (int64_t[]){E, up_rows(c, F), d->in_dim}, &w->up, err);
@@ -107,7 +123,7 @@ static br_status moe_bind(const void *cfg, const br_block_dims *d, const br_wsco
         if (st == BR_OK) st = br_lin_bind(sc, "shared_expert.down_proj", d->d_model, c->shared_hidden, 0, &w->shared_down, err);
     }
     if (st != BR_OK) {
-        free(w);
+        moe_unbind(w);
         return st;
     }
     *bound = w;
@@ -168,49 +184,59 @@ static br_status moe_run(const br_block_inst *blk, br_exec *ex, const br_site *s
                          br_error *err) {
     const moe_cfg *c = blk->cfg;
     const moe_w *w = blk->bound;
+    const br_device *dev = ex->dev;
     const int n = ex->n_tok, E = c->experts, K = c->top_k, F = c->hidden, in = blk->dims.in_dim, D = blk->dims.d_model;
     const int U = up_rows(c, F);
-    float *logits = br_exec_scratch(ex, (size_t)n * E, err), *wts = br_exec_scratch(ex, (size_t)n * K, err);
-    int *ids = (int *)br_exec_scratch(ex, (size_t)n * K, err);
-    int *order = (int *)br_exec_scratch(ex, (size_t)n * K, err), *count = (int *)br_exec_scratch(ex, (size_t)E + 1, err);
-    float *tmp = br_exec_scratch(ex, (size_t)2 * E, err);
+    /* device: router logits, then per expert the gathered rows, its products and output */
+    float *logits = br_exec_scratch(ex, (size_t)n * E, err);
     float *xs = br_exec_scratch(ex, (size_t)n * in, err), *gu = br_exec_scratch(ex, (size_t)n * U, err);
     float *h = br_exec_scratch(ex, (size_t)n * F, err), *eo = br_exec_scratch(ex, (size_t)n * D, err);
-    if (!logits || !wts || !ids || !order || !count || !tmp || !xs || !gu || !h || !eo) return BR_ERR_NOMEM;
+    int32_t *d_tok = (int32_t *)br_exec_scratch(ex, (size_t)n * K, err);
+    float *d_wt = br_exec_scratch(ex, (size_t)n * K, err);
+    /* host: routing decisions */
+    float *h_logits = br_exec_host_scratch(ex, (size_t)n * E, err), *wts = br_exec_host_scratch(ex, (size_t)n * K, err);
+    float *tmp = br_exec_host_scratch(ex, (size_t)2 * E, err), *h_wt = br_exec_host_scratch(ex, (size_t)n * K, err);
+    int *ids = (int *)br_exec_host_scratch(ex, (size_t)n * K, err), *count = (int *)br_exec_host_scratch(ex, (size_t)E + 1, err);
+    int *fill = (int *)br_exec_host_scratch(ex, (size_t)E, err);
+    int32_t *h_tok = (int32_t *)br_exec_host_scratch(ex, (size_t)n * K, err);
+    if (!logits || !xs || !gu || !h || !eo || !d_tok || !d_wt || !h_logits || !wts || !tmp || !h_wt || !ids || !count ||
+        !fill || !h_tok)
+        return BR_ERR_NOMEM;
     BR_TRY(br_lin_run(&w->router, ex, site, n, x, in, logits, E, 0.0f, err));
+    BR_TRY(br_dev_check(dev, err));
+    BR_TRY(br_dev_download(dev, h_logits, logits, (size_t)n * E * sizeof(float), err));
     for (int i = 0; i < n; i++)
-        route_token(c, w->sel_bias, logits + (long)i * E, ids + (long)i * K, wts + (long)i * K, tmp, tmp + E);
-    /* counting sort of (token, slot) pairs by expert */
+        route_token(c, w->sel_bias_host, h_logits + (long)i * E, ids + (long)i * K, wts + (long)i * K, tmp, tmp + E);
+    /* counting sort of (token, slot) pairs by expert: tokens and weights grouped per expert */
     memset(count, 0, (size_t)(E + 1) * sizeof(int));
     for (int i = 0; i < n * K; i++) count[ids[i] + 1]++;
     for (int e = 0; e < E; e++) count[e + 1] += count[e];
-    int *fill = (int *)br_exec_scratch(ex, (size_t)E, err);
-    if (!fill) return BR_ERR_NOMEM;
     memcpy(fill, count, (size_t)E * sizeof(int));
-    for (int i = 0; i < n * K; i++) order[fill[ids[i]]++] = i;
-    memset(y, 0, (size_t)n * D * sizeof(float));
+    for (int i = 0; i < n * K; i++) {
+        int slot = fill[ids[i]]++;
+        h_tok[slot] = i / K; /* a token picks an expert once, so an expert's tokens are distinct */
+        h_wt[slot] = wts[i];
+    }
+    BR_TRY(br_dev_upload(dev, d_tok, h_tok, (size_t)n * K * sizeof *d_tok, err));
+    BR_TRY(br_dev_upload(dev, d_wt, h_wt, (size_t)n * K * sizeof *d_wt, err));
+    BR_TRY(br_dev_zero(dev, y, (size_t)n * D * sizeof(float), err));
     for (int e = 0; e < E; e++) {
         const int m = count[e + 1] - count[e];
         if (!m) continue;
-        for (int r = 0; r < m; r++) memcpy(xs + (long)r * in, x + (long)(order[count[e] + r] / K) * in, (size_t)in * sizeof(float));
-        BR_KERNEL(linear, m, in, U, xs, in, w->up + (long)e * U * in, NULL, 0.0f, gu, U);
-        if (c->gated) BR_KERNEL(gated_act, (br_act)c->activation, m, F, gu, U, 1.0f, h);
-        else BR_KERNEL(act, (br_act)c->activation, (size_t)m * F, gu, h);
-        BR_KERNEL(linear, m, F, D, h, F, w->down + (long)e * D * F, NULL, 0.0f, eo, D);
-        for (int r = 0; r < m; r++) {
-            int pair = order[count[e] + r];
-            float wt = wts[pair];
-            float *yo = y + (long)(pair / K) * D;
-            for (int j = 0; j < D; j++) yo[j] += wt * eo[(long)r * D + j];
-        }
+        BR_K(dev, gather_rows, m, in, d_tok + count[e], x, in, xs, in);
+        BR_K(dev, linear, m, in, U, xs, in, w->up + (long)e * U * in, NULL, 0.0f, gu, U);
+        if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, m, F, gu, U, 1.0f, h);
+        else BR_K(dev, act, (br_act)c->activation, (size_t)m * F, gu, h);
+        BR_K(dev, linear, m, F, D, h, F, w->down + (long)e * D * F, NULL, 0.0f, eo, D);
+        BR_K(dev, scatter_add, m, D, d_tok + count[e], d_wt + count[e], eo, D, y, D);
     }
     if (c->shared_hidden) {
         const int Fs = c->shared_hidden, Us = up_rows(c, Fs);
         float *sgu = br_exec_scratch(ex, (size_t)n * Us, err), *sh = br_exec_scratch(ex, (size_t)n * Fs, err);
         if (!sgu || !sh) return BR_ERR_NOMEM;
         BR_TRY(br_lin_run(&w->shared_up, ex, site, n, x, in, sgu, Us, 0.0f, err));
-        if (c->gated) BR_KERNEL(gated_act, (br_act)c->activation, n, Fs, sgu, Us, 1.0f, sh);
-        else BR_KERNEL(act, (br_act)c->activation, (size_t)n * Fs, sgu, sh);
+        if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, n, Fs, sgu, Us, 1.0f, sh);
+        else BR_K(dev, act, (br_act)c->activation, (size_t)n * Fs, sgu, sh);
         BR_TRY(br_lin_run(&w->shared_down, ex, site, n, sh, Fs, y, D, 1.0f, err));
     }
     return BR_OK;
@@ -225,6 +251,6 @@ const br_layer_type br_layer_moe = {
     .params = moe_params,
     .active_params = moe_active,
     .bind = moe_bind,
-    .unbind = free,
+    .unbind = moe_unbind,
     .prefill = moe_run,
 };

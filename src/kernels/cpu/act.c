@@ -19,11 +19,11 @@ float br_act_apply1(br_act act, float x) {
     }
 }
 
-void br_cpu_act(br_act act, size_t n, const float *x, float *y) {
+void br_cpu_act(const br_device *dev, br_act act, size_t n, const float *x, float *y) {
     for (size_t i = 0; i < n; i++) y[i] = br_act_apply1(act, x[i]);
 }
 
-void br_cpu_gated_act(br_act act, int n, int f, const float *gu, int ldgu, float gate_scale, float *y) {
+void br_cpu_gated_act(const br_device *dev, br_act act, int n, int f, const float *gu, int ldgu, float gate_scale, float *y) {
     for (int i = 0; i < n; i++) {
         const float *g = gu + (long)i * ldgu, *u = g + f;
         float *yi = y + (long)i * f;

@@ -12,7 +12,7 @@
 
 #define Q_BLOCK 128
 
-void br_cpu_rope(int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
+void br_cpu_rope(const br_device *dev, int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
                  float *x, int ldx) {
     if (style == BR_ROPE_NONE || rot_dim <= 0) return;
     const int half = rot_dim / 2;
@@ -51,7 +51,7 @@ static void softmax_row(float *s, int S, int64_t qpos, int64_t k_pos0, int windo
     for (int j = 0; j < S; j++) s[j] = (j >= lo && j < hi && sum > 0) ? (float)(exp((double)s[j] - mx) / sum) : 0.0f;
 }
 
-void br_cpu_attention(const br_attn_args *a) {
+void br_cpu_attention(const br_device *dev, const br_attn_args *a) {
     const int hd = a->head_dim, group = a->heads / a->kv_heads;
     float *P = a->work;
     for (int h = 0; h < a->heads; h++) {

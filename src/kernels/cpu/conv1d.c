@@ -7,11 +7,11 @@
 
 #include "kernels/act.h"
 
-void br_cpu_conv1d_prefill(const br_conv1d_args *a) {
+void br_cpu_conv1d_prefill(const br_device *dev, const br_conv1d_args *a) {
     const int K = a->K, C = a->channels, T = a->T;
     for (int b = 0; b < a->batch; b++) {
         for (int c = 0; c < C; c++) {
-            float *st = a->state[b] + (long)c * (K - 1);
+            float *st = a->state + a->slots[b] * a->state_stride + (long)c * (K - 1);
             const float *w = a->w + (long)c * K;
             float win[16]; /* the K-1 inputs before the current one, then it; K <= 16 */
             memcpy(win, st, (size_t)(K - 1) * sizeof(float));
@@ -28,13 +28,13 @@ void br_cpu_conv1d_prefill(const br_conv1d_args *a) {
     }
 }
 
-void br_cpu_conv1d_step(const br_conv1d_args *a) {
+void br_cpu_conv1d_step(const br_device *dev, const br_conv1d_args *a) {
     const int K = a->K, C = a->channels;
     for (int b = 0; b < a->batch; b++) {
         const float *x = a->x + (long)b * a->ldx;
         float *y = a->y + (long)b * a->ldy;
         for (int c = 0; c < C; c++) {
-            float *st = a->state[b] + (long)c * (K - 1);
+            float *st = a->state + a->slots[b] * a->state_stride + (long)c * (K - 1);
             const float *w = a->w + (long)c * K;
             float acc = a->b ? a->b[c] : 0.0f;
             for (int k = 0; k < K - 1; k++) acc += w[k] * st[k];

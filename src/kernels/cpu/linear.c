@@ -5,7 +5,7 @@
 
 #include <cblas.h>
 
-void br_cpu_linear(int n, int in, int out, const float *x, int ldx, const float *w, const float *b, float beta,
+void br_cpu_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, const float *w, const float *b, float beta,
                    float *y, int ldy) {
     if (n <= 0 || out <= 0) return;
     if (n == 1) {
@@ -18,7 +18,3 @@ void br_cpu_linear(int n, int in, int out, const float *x, int ldx, const float 
             for (int j = 0; j < out; j++) y[(long)i * ldy + j] += b[j];
 }
 
-void br_cpu_matmul(int n, int k, int m, const float *a, const float *b, float beta, float *y) {
-    if (n <= 0 || m <= 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0f, a, k, b, m, beta, y, m);
-}

@@ -8,7 +8,7 @@
 
 #include "kernels/act.h"
 
-void br_cpu_rmsnorm(int n, int dim, const float *x, int ldx, const float *w, float eps, int unit_offset, float *y,
+void br_cpu_rmsnorm(const br_device *dev, int n, int dim, const float *x, int ldx, const float *w, float eps, int unit_offset, float *y,
                     int ldy) {
     for (int i = 0; i < n; i++) {
         const float *xi = x + (long)i * ldx;
@@ -23,7 +23,7 @@ void br_cpu_rmsnorm(int n, int dim, const float *x, int ldx, const float *w, flo
     }
 }
 
-void br_cpu_layernorm(int n, int dim, const float *x, int ldx, const float *w, const float *b, float eps, float *y,
+void br_cpu_layernorm(const br_device *dev, int n, int dim, const float *x, int ldx, const float *w, const float *b, float eps, float *y,
                       int ldy) {
     for (int i = 0; i < n; i++) {
         const float *xi = x + (long)i * ldx;
@@ -37,7 +37,7 @@ void br_cpu_layernorm(int n, int dim, const float *x, int ldx, const float *w, c
     }
 }
 
-void br_cpu_gated_rmsnorm(int n, int dim, int group, const float *x, int ldx, const float *z, int ldz,
+void br_cpu_gated_rmsnorm(const br_device *dev, int n, int dim, int group, const float *x, int ldx, const float *z, int ldz,
                           const float *w, float eps, int norm_before_gate, float *y, int ldy) {
     for (int i = 0; i < n; i++) {
         const float *xi = x + (long)i * ldx;

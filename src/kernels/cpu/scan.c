@@ -27,15 +27,15 @@ static inline void scan_token(const br_scan_args *a, long row, int c, float *h) 
     a->y[row * a->ldy + c] = y;
 }
 
-void br_cpu_scan_prefill(const br_scan_args *a) {
+void br_cpu_scan_prefill(const br_device *dev, const br_scan_args *a) {
     for (int b = 0; b < a->batch; b++)
         for (int c = 0; c < a->d_inner; c++) {
-            float *h = a->state[b] + (long)c * a->d_state;
+            float *h = a->state + a->slots[b] * a->state_stride + (long)c * a->d_state;
             for (int t = 0; t < a->T; t++) scan_token(a, (long)b * a->T + t, c, h);
         }
 }
 
-void br_cpu_scan_step(const br_scan_args *a) {
+void br_cpu_scan_step(const br_device *dev, const br_scan_args *a) {
     for (int b = 0; b < a->batch; b++)
-        for (int c = 0; c < a->d_inner; c++) scan_token(a, b, c, a->state[b] + (long)c * a->d_state);
+        for (int c = 0; c < a->d_inner; c++) scan_token(a, b, c, a->state + a->slots[b] * a->state_stride + (long)c * a->d_state);
 }

@@ -34,7 +34,7 @@ long br_ssd_work_floats(const br_ssd_args *a) {
 /* One token of the recurrence for head h of sequence b (row = token row). */
 static void recur_token(const br_ssd_args *a, int b, long row, int h) {
     const int P = a->head_dim, N = a->d_state, g = h / (a->heads / a->groups);
-    float *st = a->state[b] + (long)h * P * N;
+    float *st = a->state + a->slots[b] * a->state_stride + (long)h * P * N;
     float dt = step_dt(a, row, h), dA = expf(dt * a->A[h]);
     const float *x = a->x + row * a->ldx + (long)h * P;
     const float *B = a->B + row * a->ldB + (long)g * N, *C = a->C + row * a->ldC + (long)g * N;
@@ -49,12 +49,12 @@ static void recur_token(const br_ssd_args *a, int b, long row, int h) {
     }
 }
 
-void br_cpu_ssd_step(const br_ssd_args *a) {
+void br_cpu_ssd_step(const br_device *dev, const br_ssd_args *a) {
     for (int b = 0; b < a->batch; b++)
         for (int h = 0; h < a->heads; h++) recur_token(a, b, b, h);
 }
 
-void br_cpu_ssd_scan_ref(const br_ssd_args *a) {
+void br_cpu_ssd_scan_ref(const br_device *dev, const br_ssd_args *a) {
     for (int b = 0; b < a->batch; b++)
         for (int t = 0; t < a->T; t++)
             for (int h = 0; h < a->heads; h++) recur_token(a, b, (long)b * a->T + t, h);
@@ -67,7 +67,7 @@ static void chunk(const br_ssd_args *a, int b, int h, int t0, int L) {
     const long row0 = (long)b * a->T + t0;
     const float *X = a->x + row0 * a->ldx + (long)h * P;
     const float *B = a->B + row0 * a->ldB + (long)g * N, *C = a->C + row0 * a->ldC + (long)g * N;
-    float *h0 = a->state[b] + (long)h * P * N;
+    float *h0 = a->state + a->slots[b] * a->state_stride + (long)h * P * N;
     float run = 0.0f;
     for (int i = 0; i < L; i++) {
         dts[i] = step_dt(a, row0 + i, h);
@@ -97,7 +97,7 @@ static void chunk(const br_ssd_args *a, int b, int h, int t0, int L) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, P, N, L, 1.0f, Xw, P, B, a->ldB, expf(last), h0, N);
 }
 
-void br_cpu_ssd_prefill(const br_ssd_args *a) {
+void br_cpu_ssd_prefill(const br_device *dev, const br_ssd_args *a) {
     for (int b = 0; b < a->batch; b++)
         for (int h = 0; h < a->heads; h++)
             for (int t0 = 0; t0 < a->T; t0 += a->chunk) chunk(a, b, h, t0, a->T - t0 < a->chunk ? a->T - t0 : a->chunk);

@@ -1,0 +1,54 @@
+/*
+ * device.h - where tensors live and how to reach them.
+ *
+ * A br_device says which backend runs the kernels (the CPU, or CUDA with
+ * its stream and library handles) and owns nothing else.  Every kernel
+ * takes the device first, so br_cpu_<op> and br_cuda_<op> share one
+ * signature; memory that kernels touch (weights, states, caches, scratch)
+ * is allocated with br_dev_alloc on the same device, and crosses to the
+ * host only through br_dev_upload / br_dev_download.  On the CPU all of
+ * this is plain memory and memcpy.
+ *
+ * Kernels do not return a status: a CUDA launch that fails is caught by
+ * br_dev_check, which the executor calls after every unit and before it
+ * hands results back.
+ */
+#ifndef BR_KERNELS_DEVICE_H
+#define BR_KERNELS_DEVICE_H
+
+#include <stddef.h>
+
+#include "braid_status.h"
+
+typedef enum br_backend { BR_BACKEND_CPU = 0, BR_BACKEND_CUDA = 1 } br_backend;
+
+struct br_cuda_ctx;
+
+typedef struct br_device {
+    br_backend backend;
+    struct br_cuda_ctx *cuda; /* CUDA: stream, cuBLAS handle, ordinal; NULL on the CPU */
+} br_device;
+
+/* The CPU device (stateless, shared). */
+extern const br_device br_cpu_device;
+
+/* Zeroed, 64-byte aligned memory on the device; NULL (err set) on failure. */
+void *br_dev_alloc(const br_device *dev, size_t bytes, br_error *err);
+void br_dev_free(const br_device *dev, void *p); /* NULL-safe */
+br_status br_dev_upload(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err);
+br_status br_dev_download(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err);
+br_status br_dev_zero(const br_device *dev, void *p, size_t bytes, br_error *err);
+/* Reports a failed kernel launch (CUDA); BR_OK on the CPU. */
+br_status br_dev_check(const br_device *dev, br_error *err);
+/* Waits for queued work and reports failures. */
+br_status br_dev_sync(const br_device *dev, br_error *err);
+
+#ifdef BRAID_HAVE_CUDA
+/* Opens GPU `ordinal`: a stream and a cuBLAS handle. *out owned by the caller. */
+br_status br_cuda_device_open(int ordinal, br_device **out, br_error *err);
+void br_cuda_device_close(br_device *dev);
+/* Number of usable GPUs (0 when there is no driver or device). */
+int br_cuda_device_count(void);
+#endif
+
+#endif /* BR_KERNELS_DEVICE_H */
