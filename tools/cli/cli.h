@@ -24,14 +24,20 @@ int cmd_ppl(int argc, char **argv);
 typedef struct cli_model_opts {
     const char *spec_path; /* --spec FILE: run the weights under an edited spec */
     int init_missing;      /* --init-missing: random values for tensors the checkpoint lacks */
+    long long gpu;         /* --gpu N: run on GPU N (-1: the CPU) */
 } cli_model_opts;
+#define CLI_MODEL_OPTS_INIT {NULL, 0, -1}
 #define CLI_MODEL_OPTS_HELP                                                                        \
     "  --spec FILE     run the checkpoint's weights under this spec (see 'braid spec')\n"          \
-    "  --init-missing  give random values to tensors the spec needs but the checkpoint lacks\n"
+    "  --init-missing  give random values to tensors the spec needs but the checkpoint lacks\n"    \
+    "  --gpu N         run on GPU N (CUDA builds; default: the CPU)\n"
 /* 1 if argv[*i] was one of them. */
 int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o, int *bad);
-/* Loads, printing the error or the load report's warnings; 0 on success. */
+/* Loads, printing the error or the load report's warnings, and moves the
+ * model to the GPU if asked; 0 on success. */
 int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out);
+/* Moves a model to GPU `gpu` (no-op for -1), printing any error; 0 on success. */
+int cli_use_gpu(br_model *m, long long gpu);
 /* "5,17,42" -> malloc'd ids; 0 on success, -1 (message printed) otherwise. */
 int cli_parse_ids(const char *s, int32_t **ids, int *n);
 

@@ -233,6 +233,7 @@ done:
 
 int cmd_generate(int argc, char **argv) {
     gen_opts o = {0};
+    o.mo = (cli_model_opts)CLI_MODEL_OPTS_INIT;
     int p = parse(argc, argv, &o);
     if (p >= 0) return p;
     br_tokenizer *tok = NULL;

@@ -18,7 +18,7 @@ static void usage(FILE *out) {
 
 int cmd_logits(int argc, char **argv) {
     const char *dir = NULL, *ids_s = NULL, *mode = "prefill", *out = NULL;
-    cli_model_opts mo = {0};
+    cli_model_opts mo = CLI_MODEL_OPTS_INIT;
     int bad = 0;
     for (int i = 1; i < argc && !bad; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout), 0;

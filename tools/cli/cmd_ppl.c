@@ -45,7 +45,7 @@ int cmd_ppl(int argc, char **argv) {
     const char *dir = NULL, *file = NULL;
     long long W = 1024;
     int bos = 0, bad = 0;
-    cli_model_opts mo = {0};
+    cli_model_opts mo = CLI_MODEL_OPTS_INIT;
     for (int i = 1; i < argc && !bad; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout), 0;
         if (cli_opt_long(argc, argv, &i, "--window", 2, 1 << 24, &W, &bad) || cli_model_opt(argc, argv, &i, &mo, &bad))

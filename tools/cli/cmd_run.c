@@ -18,12 +18,13 @@
 #include "graph/spec.h"
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: braid run SPEC.yaml [--prompt N] [--gen N] [--batch B] [--seed S] [--check]\n"
+    fprintf(out, "usage: braid run SPEC.yaml [--prompt N] [--gen N] [--batch B] [--seed S] [--check] [--gpu N]\n"
                  "  --prompt N  random prompt tokens per sequence (default 32)\n"
                  "  --gen N     tokens to decode greedily (default 16)\n"
                  "  --batch B   sequences run together (default 1)\n"
                  "  --seed S    weight and prompt seed (default 1)\n"
-                 "  --check     compare step-by-step logits with the prefill logits\n");
+                 "  --check     compare step-by-step logits with the prefill logits\n"
+                 "  --gpu N     run on GPU N (CUDA builds)\n");
 }
 
 static int argmax(const float *x, int n) {
@@ -72,7 +73,7 @@ static double check_step(const br_model *m, const int32_t *toks, int T, const fl
 
 int cmd_run(int argc, char **argv) {
     const char *path = NULL;
-    long long prompt = 32, gen = 16, batch = 1, seed = 1;
+    long long prompt = 32, gen = 16, batch = 1, seed = 1, gpu = -1;
     int check = 0, bad = 0;
     for (int i = 1; i < argc && !bad; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout), 0;
@@ -80,6 +81,7 @@ int cmd_run(int argc, char **argv) {
         if (cli_opt_long(argc, argv, &i, "--gen", 0, 1 << 20, &gen, &bad)) continue;
         if (cli_opt_long(argc, argv, &i, "--batch", 1, 4096, &batch, &bad)) continue;
         if (cli_opt_long(argc, argv, &i, "--seed", 0, 1LL << 62, &seed, &bad)) continue;
+        if (cli_opt_long(argc, argv, &i, "--gpu", 0, 1024, &gpu, &bad)) continue;
         if (strcmp(argv[i], "--check") == 0) check = 1;
         else if (argv[i][0] == '-') return cli_usage_error("run", "unknown option '%s'", argv[i]);
         else if (!path) path = argv[i];
@@ -102,6 +104,10 @@ int cmd_run(int argc, char **argv) {
     double t0 = cli_now();
     br_model *m = NULL;
     if (br_model_create_random(spec, (uint64_t)seed, &m, &err) != BR_OK) return cli_fail(&err);
+    if (cli_use_gpu(m, gpu) != 0) {
+        br_model_free(m);
+        return 1;
+    }
     double t_init = cli_now() - t0;
     br_state *s = NULL;
     int rc = 0;
@@ -131,7 +137,8 @@ int cmd_run(int argc, char **argv) {
     double t_prefill = cli_now() - t0;
     const float *last = check && B == 1 ? logits + (long)(T - 1) * V : logits;
     for (int b = 0; b < B; b++) next[b] = argmax(last + (long)b * V, V);
-    printf("%s: random weights (seed %lld), batch %d, prompt %d, decode %d\n", name, seed, B, T, G);
+    printf("%s: random weights (seed %lld), batch %d, prompt %d, decode %d, on %s\n", name, seed, B, T, G,
+           gpu >= 0 ? "the GPU" : "the CPU");
     printf("  init     %8.3f s\n  prefill  %8.3f s  %10.1f tok/s\n", t_init, t_prefill, B * T / t_prefill);
     if (check && B == 1) {
         double e = check_step(m, toks, T, logits, V, &err);

@@ -1,0 +1,63 @@
+/*
+ * cuda_common.cuh - what every CUDA kernel file shares: the device context
+ * (one stream, one cuBLAS handle), launch geometry helpers, and the rule
+ * that kernels are launched on the context's stream and report launch
+ * failures through br_cuda_check (never by exiting).
+ */
+#ifndef BR_KERNELS_CUDA_COMMON_CUH
+#define BR_KERNELS_CUDA_COMMON_CUH
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+extern "C" {
+#include "kernels/device.h"
+}
+
+struct br_cuda_ctx {
+    int ordinal;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    cudaError_t sticky;        /* first launch/library failure, reported by br_cuda_check */
+    cublasStatus_t blas_status;
+};
+
+static inline cudaStream_t br_stream(const br_device *dev) { return dev->cuda->stream; }
+
+/* Records the first failure of an asynchronous call on the device context. */
+static inline void br_cuda_note(const br_device *dev, cudaError_t e) {
+    if (e != cudaSuccess && dev->cuda->sticky == cudaSuccess) dev->cuda->sticky = e;
+}
+static inline void br_cuda_note_blas(const br_device *dev, cublasStatus_t s) {
+    if (s != CUBLAS_STATUS_SUCCESS && dev->cuda->blas_status == CUBLAS_STATUS_SUCCESS) dev->cuda->blas_status = s;
+}
+
+static inline unsigned br_blocks(long n, int threads) { return (unsigned)((n + threads - 1) / threads); }
+
+/* After a launch: keep the launch error, if any. */
+#define BR_CUDA_LAUNCHED(dev) br_cuda_note((dev), cudaGetLastError())
+
+__device__ __forceinline__ float br_dev_silu(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float br_dev_softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+__device__ __forceinline__ float br_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float br_warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+/* Sum over a block of blockDim.x threads (a multiple of 32, at most 1024); every thread gets it. */
+__device__ __forceinline__ float br_block_sum(float v, float *shared32) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = br_warp_sum(v);
+    __syncthreads();
+    if (lane == 0) shared32[warp] = v;
+    __syncthreads();
+    v = lane < nw ? shared32[lane] : 0.0f;
+    return br_warp_sum(v);
+}
+
+#endif /* BR_KERNELS_CUDA_COMMON_CUH */

@@ -1,0 +1,135 @@
+/*
+ * elementwise.cu - data movement and small arithmetic between kernels:
+ * one thread per element of a rows x cols block (grid-stride), so every
+ * kernel is memory-bound and coalesced along rows.
+ */
+#include "cuda_common.cuh"
+
+extern "C" {
+#include "kernels/elementwise.h"
+}
+
+#define THREADS 256
+
+static unsigned grid_for(long n) {
+    long b = (n + THREADS - 1) / THREADS;
+    return (unsigned)(b < 65535L * 16 ? (b > 0 ? b : 1) : 65535L * 16);
+}
+
+__global__ void k_axpby(int rows, int cols, float a, const float *__restrict__ x, int ldx, float b, float *y, int ldy) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
+        long r = i / cols, c = i % cols;
+        float v = a * x[r * ldx + c];
+        y[r * ldy + c] = b == 0.0f ? v : v + b * y[r * ldy + c];
+    }
+}
+
+extern "C" void br_cuda_axpby(const br_device *dev, int rows, int cols, float a, const float *x, int ldx, float b, float *y,
+                              int ldy) {
+    if (rows <= 0 || cols <= 0) return;
+    k_axpby<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, a, x, ldx, b, y, ldy);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+extern "C" void br_cuda_copy2d(const br_device *dev, int rows, int cols, const float *src, int lds, float *dst, int ldd) {
+    if (rows <= 0 || cols <= 0) return;
+    br_cuda_note(dev, cudaMemcpy2DAsync(dst, (size_t)ldd * sizeof(float), src, (size_t)lds * sizeof(float),
+                                        (size_t)cols * sizeof(float), (size_t)rows, cudaMemcpyDeviceToDevice,
+                                        br_stream(dev)));
+}
+
+__global__ void k_scale2d(int rows, int cols, float s, float *x, int ldx) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x)
+        x[(i / cols) * ldx + i % cols] *= s;
+}
+
+extern "C" void br_cuda_scale2d(const br_device *dev, int rows, int cols, float s, float *x, int ldx) {
+    if (rows <= 0 || cols <= 0) return;
+    k_scale2d<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, s, x, ldx);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+__global__ void k_mul_silu(int rows, int cols, float *y, int ldy, const float *__restrict__ z, int ldz) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
+        long r = i / cols, c = i % cols;
+        y[r * ldy + c] *= br_dev_silu(z[r * ldz + c]);
+    }
+}
+
+extern "C" void br_cuda_mul_silu(const br_device *dev, int rows, int cols, float *y, int ldy, const float *z, int ldz) {
+    if (rows <= 0 || cols <= 0) return;
+    k_mul_silu<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, y, ldy, z, ldz);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+__global__ void k_embed(int n, int dim, const int32_t *__restrict__ ids, const float *__restrict__ table, float scale,
+                        float *out) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)n * dim; i += (long)gridDim.x * blockDim.x)
+        out[i] = table[(long)ids[i / dim] * dim + i % dim] * scale;
+}
+
+extern "C" void br_cuda_embed(const br_device *dev, int n, int dim, const int32_t *ids, const float *table, float scale,
+                              float *out) {
+    if (n <= 0) return;
+    k_embed<<<grid_for((long)n * dim), THREADS, 0, br_stream(dev)>>>(n, dim, ids, table, scale, out);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+__global__ void k_gather_rows(int rows, int cols, const int32_t *__restrict__ idx, const float *__restrict__ src, int lds,
+                              float *dst, int ldd) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
+        long r = i / cols, c = i % cols;
+        dst[r * ldd + c] = src[(long)idx[r] * lds + c];
+    }
+}
+
+extern "C" void br_cuda_gather_rows(const br_device *dev, int rows, int cols, const int32_t *idx, const float *src,
+                                    int lds, float *dst, int ldd) {
+    if (rows <= 0 || cols <= 0) return;
+    k_gather_rows<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, idx, src, lds, dst, ldd);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+/* idx rows are distinct within one call, so plain adds do not race */
+__global__ void k_scatter_add(int rows, int cols, const int32_t *__restrict__ idx, const float *__restrict__ w,
+                              const float *__restrict__ src, int lds, float *dst, int ldd) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
+        long r = i / cols, c = i % cols;
+        dst[(long)idx[r] * ldd + c] += w[r] * src[r * lds + c];
+    }
+}
+
+extern "C" void br_cuda_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w,
+                                    const float *src, int lds, float *dst, int ldd) {
+    if (rows <= 0 || cols <= 0) return;
+    k_scatter_add<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, idx, w, src, lds, dst, ldd);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+__global__ void k_ring_read(int rows, int cols, const float *__restrict__ ring, long cap, long pos0, float *dst, int ldd) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
+        long j = i / cols, c = i % cols;
+        dst[j * ldd + c] = ring[((pos0 + j) % cap) * cols + c];
+    }
+}
+
+extern "C" void br_cuda_ring_read(const br_device *dev, int rows, int cols, const float *ring, int64_t cap, int64_t pos0,
+                                  float *dst, int ldd) {
+    if (rows <= 0 || cols <= 0) return;
+    k_ring_read<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, ring, cap, pos0, dst, ldd);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+__global__ void k_ring_write(int rows, int cols, const float *__restrict__ src, int lds, float *ring, long cap, long pos0) {
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
+        long j = i / cols, c = i % cols;
+        ring[((pos0 + j) % cap) * cols + c] = src[j * lds + c];
+    }
+}
+
+extern "C" void br_cuda_ring_write(const br_device *dev, int rows, int cols, const float *src, int lds, float *ring,
+                                   int64_t cap, int64_t pos0) {
+    if (rows <= 0 || cols <= 0) return;
+    k_ring_write<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, src, lds, ring, cap, pos0);
+    BR_CUDA_LAUNCHED(dev);
+}

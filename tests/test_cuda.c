@@ -1,0 +1,443 @@
+/*
+ * test_cuda.c - the CUDA backend against the CPU reference.
+ *
+ * Every CUDA kernel runs on fresh random inputs next to its CPU twin and
+ * must agree to f32 rounding (relative L2 error < 1e-5).  Then whole
+ * models: the tiny family specs with random weights on the GPU against the
+ * same weights on the CPU, decoding against prefill on the GPU, and every
+ * transformers fixture on the GPU against its reference logits.  Without a
+ * CUDA build or without a GPU the tests skip and say so.
+ */
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/npy.h"
+#include "braid.h"
+#include "test_util.h"
+
+#ifdef BRAID_HAVE_CUDA
+#include "kernels/act.h"
+#include "kernels/attention.h"
+#include "kernels/conv1d.h"
+#include "kernels/elementwise.h"
+#include "kernels/linear.h"
+#include "kernels/norm.h"
+#include "kernels/scan.h"
+#include "kernels/ssd.h"
+#endif
+
+#define TOL 1e-5
+
+static int have_gpu(void) {
+    static int announced;
+    int n = br_gpu_count();
+    if (!n && !announced++) fprintf(stderr, "  no usable GPU (or braid built without CUDA): CUDA tests skipped\n");
+    return n > 0;
+}
+
+#ifdef BRAID_HAVE_CUDA
+static br_device *gpu;
+static uint64_t rng;
+
+static float *host_rand(size_t n, float lo, float hi) {
+    float *x = malloc(n * sizeof *x);
+    br_test_fill_uniform(x, n, lo, hi, &rng);
+    return x;
+}
+
+static void *to_gpu(const void *host, size_t bytes) {
+    br_error err = {0};
+    void *d = br_dev_alloc(gpu, bytes, &err);
+    assert_non_null(d);
+    assert_int_equal(br_dev_upload(gpu, d, host, bytes, &err), BR_OK);
+    return d;
+}
+
+static float *from_gpu(const float *d, size_t n) {
+    br_error err = {0};
+    float *h = malloc(n * sizeof *h);
+    assert_int_equal(br_dev_sync(gpu, &err), BR_OK);
+    assert_int_equal(br_dev_download(gpu, h, d, n * sizeof *h, &err), BR_OK);
+    return h;
+}
+
+/* Compares a GPU result with the CPU one; frees both. */
+static void same(const char *what, float *d_got, float *cpu, size_t n) {
+    float *got = from_gpu(d_got, n);
+    double e = br_test_rel_err(got, cpu, n);
+    fprintf(stderr, "  %-28s rel err %.2e\n", what, e);
+    assert_true(e < TOL);
+    free(got);
+    br_dev_free(gpu, d_got);
+}
+
+#define CPU (&br_cpu_device)
+
+static void test_elementwise_and_linear(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const int R = 37, C = 300, ld = 310, V = 50;
+    float *x = host_rand((size_t)R * ld, -1, 1), *y0 = host_rand((size_t)R * ld, -1, 1), *z = host_rand((size_t)R * ld, -3, 3);
+    float *y = malloc((size_t)R * ld * 4);
+    float *dx = to_gpu(x, (size_t)R * ld * 4), *dz = to_gpu(z, (size_t)R * ld * 4);
+    memcpy(y, y0, (size_t)R * ld * 4);
+    float *dy = to_gpu(y0, (size_t)R * ld * 4);
+    br_cpu_axpby(CPU, R, C, 0.7f, x, ld, -1.3f, y, ld);
+    br_cuda_axpby(gpu, R, C, 0.7f, dx, ld, -1.3f, dy, ld);
+    same("axpby", dy, y, (size_t)R * ld);
+    memcpy(y, y0, (size_t)R * ld * 4);
+    dy = to_gpu(y0, (size_t)R * ld * 4);
+    br_cpu_copy2d(CPU, R, C, x, ld, y, ld);
+    br_cuda_copy2d(gpu, R, C, dx, ld, dy, ld);
+    same("copy2d", dy, y, (size_t)R * ld);
+    memcpy(y, y0, (size_t)R * ld * 4);
+    dy = to_gpu(y0, (size_t)R * ld * 4);
+    br_cpu_scale2d(CPU, R, C, 0.3f, y, ld);
+    br_cuda_scale2d(gpu, R, C, 0.3f, dy, ld);
+    same("scale2d", dy, y, (size_t)R * ld);
+    memcpy(y, y0, (size_t)R * ld * 4);
+    dy = to_gpu(y0, (size_t)R * ld * 4);
+    br_cpu_mul_silu(CPU, R, C, y, ld, z, ld);
+    br_cuda_mul_silu(gpu, R, C, dy, ld, dz, ld);
+    same("mul_silu", dy, y, (size_t)R * ld);
+    /* embedding, gather, scatter, rings */
+    int32_t ids[37];
+    float wts[37];
+    for (int i = 0; i < R; i++) ids[i] = (int32_t)((i * 17 + 5) % V), wts[i] = 0.1f * (float)i - 1.0f;
+    int32_t perm[37];
+    for (int i = 0; i < R; i++) perm[i] = (int32_t)((i * 11) % R); /* distinct */
+    float *table = host_rand((size_t)V * C, -1, 1), *dtable = to_gpu(table, (size_t)V * C * 4);
+    int32_t *dids = to_gpu(ids, sizeof ids), *dperm = to_gpu(perm, sizeof perm);
+    float *dw = to_gpu(wts, sizeof wts);
+    float *e = malloc((size_t)R * C * 4), *de = br_dev_alloc(gpu, (size_t)R * C * 4, NULL);
+    br_cpu_embed(CPU, R, C, ids, table, 1.5f, e);
+    br_cuda_embed(gpu, R, C, dids, dtable, 1.5f, de);
+    same("embed", de, e, (size_t)R * C);
+    de = br_dev_alloc(gpu, (size_t)R * C * 4, NULL);
+    br_cpu_gather_rows(CPU, R, C, perm, x, ld, e, C);
+    br_cuda_gather_rows(gpu, R, C, dperm, dx, ld, de, C);
+    same("gather_rows", de, e, (size_t)R * C);
+    memcpy(y, y0, (size_t)R * ld * 4);
+    dy = to_gpu(y0, (size_t)R * ld * 4);
+    br_cpu_scatter_add(CPU, R, C, perm, wts, x, ld, y, ld);
+    br_cuda_scatter_add(gpu, R, C, dperm, dw, dx, ld, dy, ld);
+    same("scatter_add", dy, y, (size_t)R * ld);
+    const int cap = 16, rows = 23; /* wraps around the ring */
+    float *ring = host_rand((size_t)cap * C, -1, 1), *dring = to_gpu(ring, (size_t)cap * C * 4);
+    br_cpu_ring_write(CPU, 9, C, x, ld, ring, cap, 13);
+    br_cuda_ring_write(gpu, 9, C, dx, ld, dring, cap, 13);
+    float *rr = malloc((size_t)rows * C * 4), *drr = br_dev_alloc(gpu, (size_t)rows * C * 4, NULL);
+    br_cpu_ring_read(CPU, rows, C, ring, cap, 5, rr, C);
+    br_cuda_ring_read(gpu, rows, C, dring, cap, 5, drr, C);
+    same("ring write + read", drr, rr, (size_t)rows * C);
+    /* linear with bias and strided input, overwrite and accumulate */
+    const int IN = 300, OUT = 129;
+    float *W = host_rand((size_t)OUT * IN, -0.1f, 0.1f), *b = host_rand(OUT, -1, 1);
+    float *dW = to_gpu(W, (size_t)OUT * IN * 4), *db = to_gpu(b, OUT * 4);
+    for (int beta = 0; beta < 2; beta++) {
+        float *out = host_rand((size_t)R * OUT, -1, 1), *dout = to_gpu(out, (size_t)R * OUT * 4);
+        br_cpu_linear(CPU, R, IN, OUT, x, ld, W, b, (float)beta, out, OUT);
+        br_cuda_linear(gpu, R, IN, OUT, dx, ld, dW, db, (float)beta, dout, OUT);
+        same(beta ? "linear (accumulate)" : "linear", dout, out, (size_t)R * OUT);
+        free(out);
+    }
+    float *out1 = malloc(OUT * 4), *dout1 = br_dev_alloc(gpu, OUT * 4, NULL);
+    br_cpu_linear(CPU, 1, IN, OUT, x, ld, W, NULL, 0.0f, out1, OUT);
+    br_cuda_linear(gpu, 1, IN, OUT, dx, ld, dW, NULL, 0.0f, dout1, OUT);
+    same("linear (one row)", dout1, out1, OUT);
+    free(out1), free(W), free(b), free(ring), free(rr), free(e), free(table), free(x), free(y), free(y0), free(z);
+    br_dev_free(gpu, dW), br_dev_free(gpu, db), br_dev_free(gpu, dring), br_dev_free(gpu, dtable);
+    br_dev_free(gpu, dids), br_dev_free(gpu, dperm), br_dev_free(gpu, dw), br_dev_free(gpu, dx), br_dev_free(gpu, dz);
+}
+
+static void test_norms_and_activations(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const int R = 19, D = 384, G = 96, ld = 400;
+    float *x = host_rand((size_t)R * ld, -2, 2), *z = host_rand((size_t)R * ld, -2, 2);
+    float *w = host_rand(D, 0.5f, 1.5f), *b = host_rand(D, -0.5f, 0.5f);
+    float *dx = to_gpu(x, (size_t)R * ld * 4), *dz = to_gpu(z, (size_t)R * ld * 4), *dw = to_gpu(w, D * 4), *db = to_gpu(b, D * 4);
+    float *y = malloc((size_t)R * D * 4), *dy = br_dev_alloc(gpu, (size_t)R * D * 4, NULL);
+    br_cpu_rmsnorm(CPU, R, D, x, ld, w, 1e-5f, 0, y, D);
+    br_cuda_rmsnorm(gpu, R, D, dx, ld, dw, 1e-5f, 0, dy, D);
+    same("rmsnorm", dy, y, (size_t)R * D);
+    dy = br_dev_alloc(gpu, (size_t)R * D * 4, NULL);
+    br_cpu_rmsnorm(CPU, R, D, x, ld, w, 1e-6f, 1, y, D);
+    br_cuda_rmsnorm(gpu, R, D, dx, ld, dw, 1e-6f, 1, dy, D);
+    same("rmsnorm (1 + w)", dy, y, (size_t)R * D);
+    dy = br_dev_alloc(gpu, (size_t)R * D * 4, NULL);
+    br_cpu_layernorm(CPU, R, D, x, ld, w, b, 1e-5f, y, D);
+    br_cuda_layernorm(gpu, R, D, dx, ld, dw, db, 1e-5f, dy, D);
+    same("layernorm", dy, y, (size_t)R * D);
+    for (int before = 0; before < 2; before++) {
+        dy = br_dev_alloc(gpu, (size_t)R * D * 4, NULL);
+        br_cpu_gated_rmsnorm(CPU, R, D, G, x, ld, z, ld, w, 1e-5f, before, y, D);
+        br_cuda_gated_rmsnorm(gpu, R, D, G, dx, ld, dz, ld, dw, 1e-5f, before, dy, D);
+        same(before ? "gated rmsnorm (norm first)" : "gated rmsnorm (gate first)", dy, y, (size_t)R * D);
+    }
+    for (int act = 0; act < BR_ACT_COUNT; act++) {
+        char what[64];
+        snprintf(what, sizeof what, "act %s", br_act_names[act]);
+        dy = br_dev_alloc(gpu, (size_t)R * D * 4, NULL);
+        br_cpu_act(CPU, (br_act)act, (size_t)R * D, x, y);
+        br_cuda_act(gpu, (br_act)act, (size_t)R * D, dx, dy);
+        same(what, dy, y, (size_t)R * D);
+        snprintf(what, sizeof what, "gated act %s", br_act_names[act]);
+        dy = br_dev_alloc(gpu, (size_t)R * (D / 2) * 4, NULL);
+        br_cpu_gated_act(CPU, (br_act)act, R, D / 2, x, ld, 0.8f, y);
+        br_cuda_gated_act(gpu, (br_act)act, R, D / 2, dx, ld, 0.8f, dy);
+        same(what, dy, y, (size_t)R * (D / 2));
+    }
+    free(x), free(z), free(w), free(b), free(y);
+    br_dev_free(gpu, dx), br_dev_free(gpu, dz), br_dev_free(gpu, dw), br_dev_free(gpu, db);
+}
+
+/* ---- recurrent kernels: a state pool of 3 slots, batch rows in slots {2, 0} ---------------------------------------- */
+
+static void test_conv_scan_ssd(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const int B = 2, T = 29, n = B * T;
+    int32_t slots[2] = {2, 0};
+    int32_t *dslots = to_gpu(slots, sizeof slots);
+    { /* conv1d */
+        const int Cn = 200, K = 4, ld = 210;
+        const long stride = (long)Cn * (K - 1);
+        float *x = host_rand((size_t)n * ld, -1, 1), *w = host_rand((size_t)Cn * K, -1, 1), *b = host_rand(Cn, -1, 1);
+        float *st = host_rand((size_t)3 * stride, -1, 1), *y = malloc((size_t)n * Cn * 4);
+        float *dx = to_gpu(x, (size_t)n * ld * 4), *dw = to_gpu(w, (size_t)Cn * K * 4), *db = to_gpu(b, Cn * 4);
+        float *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, (size_t)n * Cn * 4, NULL);
+        br_conv1d_args a = {B, T, Cn, K, x, ld, w, b, y, Cn, st, slots, stride, 1};
+        br_cpu_conv1d_prefill(CPU, &a);
+        br_conv1d_args g = {B, T, Cn, K, dx, ld, dw, db, dy, Cn, dst, dslots, stride, 1};
+        br_cuda_conv1d_prefill(gpu, &g);
+        same("conv1d prefill", dy, y, (size_t)n * Cn);
+        same("conv1d state", dst, st, (size_t)3 * stride);
+        free(x), free(w), free(b), free(st), free(y);
+        br_dev_free(gpu, dx), br_dev_free(gpu, dw), br_dev_free(gpu, db);
+    }
+    { /* Mamba-1 scan, two heads of B/C (Zamba) */
+        const int Di = 96, N = 16, H = 2;
+        const long stride = (long)Di * N;
+        float *u = host_rand((size_t)n * Di, -1, 1), *delta = host_rand((size_t)n * Di, -3, 1), *bias = host_rand(Di, -1, 0.5f);
+        float *A = host_rand((size_t)Di * N, -3, -0.2f), *Bm = host_rand((size_t)n * H * N, -1, 1);
+        float *Cm = host_rand((size_t)n * H * N, -1, 1), *D = host_rand(Di, -1, 1), *z = host_rand((size_t)n * Di, -2, 2);
+        float *st = host_rand((size_t)3 * stride, -0.5f, 0.5f), *y = malloc((size_t)n * Di * 4);
+        float *du = to_gpu(u, (size_t)n * Di * 4), *ddelta = to_gpu(delta, (size_t)n * Di * 4), *dbias = to_gpu(bias, Di * 4);
+        float *dA = to_gpu(A, (size_t)Di * N * 4), *dB = to_gpu(Bm, (size_t)n * H * N * 4), *dC = to_gpu(Cm, (size_t)n * H * N * 4);
+        float *dD = to_gpu(D, Di * 4), *dzz = to_gpu(z, (size_t)n * Di * 4), *dst = to_gpu(st, (size_t)3 * stride * 4);
+        float *dy = br_dev_alloc(gpu, (size_t)n * Di * 4, NULL);
+        br_scan_args a = {B, T, Di, N, H, u, Di, delta, Di, bias, 1, A, Bm, H * N, Cm, H * N, D, z, Di, y, Di, st, slots, stride};
+        br_cpu_scan_prefill(CPU, &a);
+        br_scan_args g = {B, T, Di, N, H, du, Di, ddelta, Di, dbias, 1, dA, dB, H * N, dC, H * N, dD, dzz, Di, dy, Di, dst,
+                          dslots, stride};
+        br_cuda_scan_prefill(gpu, &g);
+        same("mamba-1 scan", dy, y, (size_t)n * Di);
+        same("mamba-1 scan state", dst, st, (size_t)3 * stride);
+        free(u), free(delta), free(bias), free(A), free(Bm), free(Cm), free(D), free(z), free(st), free(y);
+        br_dev_free(gpu, du), br_dev_free(gpu, ddelta), br_dev_free(gpu, dbias), br_dev_free(gpu, dA);
+        br_dev_free(gpu, dB), br_dev_free(gpu, dC), br_dev_free(gpu, dD), br_dev_free(gpu, dzz);
+    }
+    { /* SSD: the GPU's recurrent form against the CPU's chunked prefill */
+        const int H = 8, P = 32, N = 64, G = 2, HP = H * P, GN = G * N;
+        const long stride = (long)H * P * N;
+        float *x = host_rand((size_t)n * HP, -1, 1), *dt = host_rand((size_t)n * H, -3, 1), *dtb = host_rand(H, -1, 0.5f);
+        float *A = host_rand(H, -2, -0.1f), *Bm = host_rand((size_t)n * GN, -1, 1), *Cm = host_rand((size_t)n * GN, -1, 1);
+        float *D = host_rand(H, 0, 1), *st = host_rand((size_t)3 * stride, -0.5f, 0.5f), *y = malloc((size_t)n * HP * 4);
+        float *dx = to_gpu(x, (size_t)n * HP * 4), *ddt = to_gpu(dt, (size_t)n * H * 4), *ddtb = to_gpu(dtb, H * 4);
+        float *dA = to_gpu(A, H * 4), *dB = to_gpu(Bm, (size_t)n * GN * 4), *dC = to_gpu(Cm, (size_t)n * GN * 4);
+        float *dD = to_gpu(D, H * 4), *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, (size_t)n * HP * 4, NULL);
+        br_ssd_args a = {B, T, H, P, N, G, 8, x, HP, dt, H, dtb, 0.0f, INFINITY, A, Bm, GN, Cm, GN, D, y, HP, st, slots, stride, NULL};
+        a.work = malloc((size_t)br_ssd_work_floats(&a) * 4);
+        br_cpu_ssd_prefill(CPU, &a);
+        br_ssd_args g = {B, T, H, P, N, G, 8, dx, HP, ddt, H, ddtb, 0.0f, INFINITY, dA, dB, GN, dC, GN, dD, dy, HP, dst, dslots,
+                         stride, NULL};
+        br_cuda_ssd_prefill(gpu, &g);
+        same("ssd prefill", dy, y, (size_t)n * HP);
+        same("ssd state", dst, st, (size_t)3 * stride);
+        free(a.work), free(x), free(dt), free(dtb), free(A), free(Bm), free(Cm), free(D), free(st), free(y);
+        br_dev_free(gpu, dx), br_dev_free(gpu, ddt), br_dev_free(gpu, ddtb), br_dev_free(gpu, dA), br_dev_free(gpu, dB);
+        br_dev_free(gpu, dC), br_dev_free(gpu, dD);
+    }
+    br_dev_free(gpu, dslots);
+}
+
+static void test_rope_and_attention(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const int T = 21, S = 70, H = 8, KVH = 2, hd = 128, rot = 64;
+    float *q = host_rand((size_t)T * H * hd, -1, 1), *k = host_rand((size_t)S * KVH * hd, -1, 1), *v = host_rand((size_t)S * KVH * hd, -1, 1);
+    int64_t pos[21];
+    for (int i = 0; i < T; i++) pos[i] = 1000 + 7 * i;
+    float *dq = to_gpu(q, (size_t)T * H * hd * 4), *dk = to_gpu(k, (size_t)S * KVH * hd * 4), *dv = to_gpu(v, (size_t)S * KVH * hd * 4);
+    int64_t *dpos = to_gpu(pos, sizeof pos);
+    br_cpu_rope(CPU, T, H, hd, rot, 10000.0f, BR_ROPE_NEOX, pos, q, H * hd);
+    br_cuda_rope(gpu, T, H, hd, rot, 10000.0f, BR_ROPE_NEOX, dpos, dq, H * hd);
+    float *back = from_gpu(dq, (size_t)T * H * hd);
+    double e = br_test_rel_err(back, q, (size_t)T * H * hd);
+    fprintf(stderr, "  %-28s rel err %.2e\n", "rope (positions ~1000)", e);
+    assert_true(e < 1e-5);
+    free(back);
+    const int windows[2] = {0, 24};
+    for (int wi = 0; wi < 2; wi++) {
+        float *o = malloc((size_t)T * H * hd * 4), *d_o = br_dev_alloc(gpu, (size_t)T * H * hd * 4, NULL);
+        br_attn_args a = {T, S, H, KVH, hd, q, H * hd, k, KVH * hd, v, KVH * hd, S - T, 0, windows[wi], 0.088f, o, H * hd, NULL};
+        a.work = malloc((size_t)br_attn_work_floats(&a) * 4);
+        br_cpu_attention(CPU, &a);
+        br_attn_args g = a;
+        g.q = dq, g.k = dk, g.v = dv, g.o = d_o, g.work = NULL;
+        br_cuda_attention(gpu, &g);
+        same(windows[wi] ? "attention (window 24)" : "attention (causal, GQA)", d_o, o, (size_t)T * H * hd);
+        free(a.work), free(o);
+    }
+    free(q), free(k), free(v);
+    br_dev_free(gpu, dq), br_dev_free(gpu, dk), br_dev_free(gpu, dv), br_dev_free(gpu, dpos);
+}
+#endif /* BRAID_HAVE_CUDA */
+
+/* ---- whole models ------------------------------------------------------------------------------------------------ */
+
+static br_model *random_model(const char *name, uint64_t seed) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/specs/%s.yaml", name);
+    br_spec *spec = NULL;
+    br_model *m = NULL;
+    br_error err = {0};
+    assert_int_equal(br_spec_load(br_test_path(rel), &spec, &err), BR_OK);
+    assert_int_equal(br_model_create_random(spec, seed, &m, &err), BR_OK);
+    return m;
+}
+
+static void logits_of(br_model *m, const int32_t *ids, int T, int step, float *out) {
+    br_state *s = NULL;
+    br_error err = {0};
+    int slot = 0;
+    const int V = br_model_vocab_size(m);
+    assert_int_equal(br_state_create(m, 1, T, &s, &err), BR_OK);
+    if (!step) {
+        br_status st = br_model_prefill(m, s, 1, &slot, ids, T, BR_LOGITS_ALL, out, &err);
+        if (st != BR_OK) fprintf(stderr, "prefill: %s\n", err.message);
+        assert_int_equal(st, BR_OK);
+    } else {
+        for (int t = 0; t < T; t++) {
+            br_status st = br_model_step(m, s, 1, &slot, ids + t, out + (long)t * V, &err);
+            if (st != BR_OK) fprintf(stderr, "step: %s\n", err.message);
+            assert_int_equal(st, BR_OK);
+        }
+    }
+    br_state_free(s);
+}
+
+static void test_random_models_gpu_vs_cpu(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const char *specs[] = {"mamba", "jamba", "zamba", "zamba2", "bamba", "falcon_h1", "nemotron_h", "llama"};
+    uint64_t seed = br_test_seed("gpu_models");
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        br_model *cpu = random_model(specs[k], seed), *g = random_model(specs[k], seed);
+        br_error err = {0};
+        assert_int_equal(br_model_use_gpu(g, 0, &err), BR_OK);
+        const int V = br_model_vocab_size(cpu), T = 23;
+        int32_t ids[23];
+        for (int i = 0; i < T; i++) ids[i] = (int32_t)((i * 37 + (int)(seed % 11)) % V);
+        float *a = malloc((size_t)T * V * 4), *b = malloc((size_t)T * V * 4), *c = malloc((size_t)T * V * 4);
+        logits_of(cpu, ids, T, 0, a);
+        logits_of(g, ids, T, 0, b);
+        logits_of(g, ids, T, 1, c);
+        double e1 = br_test_rel_err(b, a, (size_t)T * V), e2 = br_test_rel_err(c, b, (size_t)T * V);
+        fprintf(stderr, "  %-12s GPU vs CPU prefill %.2e   GPU step vs prefill %.2e\n", specs[k], e1, e2);
+        assert_true(e1 < 1e-4);
+        assert_true(e2 < 1e-5);
+        free(a), free(b), free(c);
+        br_model_free(cpu);
+        br_model_free(g);
+    }
+}
+
+static void test_fixtures_on_gpu(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    DIR *d = opendir(br_test_path("tests/data/fixtures"));
+    assert_non_null(d);
+    struct dirent *ent;
+    int n = 0;
+    while ((ent = readdir(d))) {
+        char dir[4400], path[4600];
+        snprintf(dir, sizeof dir, "%s/%s", br_test_path("tests/data/fixtures"), ent->d_name);
+        snprintf(path, sizeof path, "%s/reference.json", dir);
+        if (ent->d_name[0] == '.' || !br_file_exists(path)) continue;
+        json_error_t je;
+        json_t *ref = json_load_file(path, 0, &je);
+        json_t *pids = json_object_get(ref, "prompt_ids");
+        const int T = (int)json_array_size(pids);
+        int32_t ids[64];
+        for (int i = 0; i < T; i++) ids[i] = (int32_t)json_integer_value(json_array_get(pids, (size_t)i));
+        br_model *m = NULL;
+        br_error err = {0};
+        assert_int_equal(br_model_load(dir, NULL, &m, NULL, &err), BR_OK);
+        assert_int_equal(br_model_use_gpu(m, 0, &err), BR_OK);
+        const int V = br_model_vocab_size(m);
+        float *lg = malloc((size_t)T * V * 4);
+        double errs[2];
+        for (int mode = 0; mode < 2; mode++) {
+            logits_of(m, ids, T, mode, lg);
+            snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(ref, mode ? "logits_step" : "logits_prefill")));
+            float *want = NULL;
+            int nd;
+            int64_t sh[8];
+            assert_int_equal(br_npy_read_f32(path, &want, &nd, sh, &err), BR_OK);
+            errs[mode] = br_test_max_err_scaled(lg, want, (size_t)T * V);
+            free(want);
+        }
+        fprintf(stderr, "  %-28s GPU prefill %.2e  step %.2e\n", ent->d_name, errs[0], errs[1]);
+        assert_true(errs[0] < 1e-4 && errs[1] < 1e-4);
+        free(lg);
+        br_model_free(m);
+        json_decref(ref);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 11);
+}
+
+static int setup(void **state) {
+    (void)state;
+#ifdef BRAID_HAVE_CUDA
+    rng = br_test_seed("cuda");
+    if (br_gpu_count() > 0) {
+        br_error err = {0};
+        if (br_cuda_device_open(0, &gpu, &err) != BR_OK) {
+            fprintf(stderr, "cannot open GPU 0: %s\n", err.message);
+            return -1;
+        }
+    }
+#endif
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+#ifdef BRAID_HAVE_CUDA
+    br_cuda_device_close(gpu);
+#endif
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+#ifdef BRAID_HAVE_CUDA
+        cmocka_unit_test(test_elementwise_and_linear),
+        cmocka_unit_test(test_norms_and_activations),
+        cmocka_unit_test(test_conv_scan_ssd),
+        cmocka_unit_test(test_rope_and_attention),
+#endif
+        cmocka_unit_test(test_random_models_gpu_vs_cpu),
+        cmocka_unit_test(test_fixtures_on_gpu),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
