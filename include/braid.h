@@ -75,8 +75,12 @@ int br_model_vocab_size(const br_model *model);
 
 /* Moves the model's weights to GPU `ordinal`; states created afterwards
  * live there too and forward passes run there (CUDA builds; otherwise
- * BR_ERR_UNSUPPORTED).  On failure the model stays usable on the CPU. */
-br_status br_model_use_gpu(br_model *model, int ordinal, br_error *err);
+ * BR_ERR_UNSUPPORTED).  Matrix weights (linear maps, experts, embeddings)
+ * are stored as `weights`: BR_BF16 (tensor cores, f32 accumulation, half
+ * the memory traffic) or BR_F32 (matches the CPU to f32 rounding); norms,
+ * SSM parameters, activations and states stay f32.  On failure the model
+ * stays usable on the CPU. */
+br_status br_model_use_gpu(br_model *model, int ordinal, br_dtype weights, br_error *err);
 /* GPUs braid can use (0 without CUDA, a driver or a device). */
 int br_gpu_count(void);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dtype.h"
 #include "base/file.h"
 #include "base/npy.h"
 #include "braid.h"
@@ -115,8 +116,8 @@ static void test_elementwise_and_linear(void **state) {
     int32_t *dids = to_gpu(ids, sizeof ids), *dperm = to_gpu(perm, sizeof perm);
     float *dw = to_gpu(wts, sizeof wts);
     float *e = malloc((size_t)R * C * 4), *de = br_dev_alloc(gpu, (size_t)R * C * 4, NULL);
-    br_cpu_embed(CPU, R, C, ids, table, 1.5f, e);
-    br_cuda_embed(gpu, R, C, dids, dtable, 1.5f, de);
+    br_cpu_embed(CPU, R, C, ids, br_mat_f32(table), 1.5f, e);
+    br_cuda_embed(gpu, R, C, dids, br_mat_f32(dtable), 1.5f, de);
     same("embed", de, e, (size_t)R * C);
     de = br_dev_alloc(gpu, (size_t)R * C * 4, NULL);
     br_cpu_gather_rows(CPU, R, C, perm, x, ld, e, C);
@@ -141,14 +142,28 @@ static void test_elementwise_and_linear(void **state) {
     float *dW = to_gpu(W, (size_t)OUT * IN * 4), *db = to_gpu(b, OUT * 4);
     for (int beta = 0; beta < 2; beta++) {
         float *out = host_rand((size_t)R * OUT, -1, 1), *dout = to_gpu(out, (size_t)R * OUT * 4);
-        br_cpu_linear(CPU, R, IN, OUT, x, ld, W, b, (float)beta, out, OUT);
-        br_cuda_linear(gpu, R, IN, OUT, dx, ld, dW, db, (float)beta, dout, OUT);
+        br_cpu_linear(CPU, R, IN, OUT, x, ld, br_mat_f32(W), b, (float)beta, out, OUT);
+        br_cuda_linear(gpu, R, IN, OUT, dx, ld, br_mat_f32(dW), db, (float)beta, dout, OUT);
         same(beta ? "linear (accumulate)" : "linear", dout, out, (size_t)R * OUT);
         free(out);
     }
+    { /* bf16 weights on the tensor cores: within bf16 rounding of the f32 product */
+        uint16_t *Wb = malloc((size_t)OUT * IN * 2);
+        br_from_f32(Wb, W, BR_BF16, (size_t)OUT * IN);
+        void *dWb = to_gpu(Wb, (size_t)OUT * IN * 2);
+        float *out = malloc((size_t)R * OUT * 4), *dout = br_dev_alloc(gpu, (size_t)R * OUT * 4, NULL);
+        br_cpu_linear(CPU, R, IN, OUT, x, ld, br_mat_f32(W), b, 0.0f, out, OUT);
+        br_cuda_linear(gpu, R, IN, OUT, dx, ld, (br_mat){dWb, BR_BF16}, db, 0.0f, dout, OUT);
+        float *got = from_gpu(dout, (size_t)R * OUT);
+        double e = br_test_rel_err(got, out, (size_t)R * OUT);
+        fprintf(stderr, "  %-28s rel err %.2e (bf16)\n", "linear, bf16 weights", e);
+        assert_true(e < 1e-2);
+        free(got), free(out), free(Wb);
+        br_dev_free(gpu, dout), br_dev_free(gpu, dWb);
+    }
     float *out1 = malloc(OUT * 4), *dout1 = br_dev_alloc(gpu, OUT * 4, NULL);
-    br_cpu_linear(CPU, 1, IN, OUT, x, ld, W, NULL, 0.0f, out1, OUT);
-    br_cuda_linear(gpu, 1, IN, OUT, dx, ld, dW, NULL, 0.0f, dout1, OUT);
+    br_cpu_linear(CPU, 1, IN, OUT, x, ld, br_mat_f32(W), NULL, 0.0f, out1, OUT);
+    br_cuda_linear(gpu, 1, IN, OUT, dx, ld, br_mat_f32(dW), NULL, 0.0f, dout1, OUT);
     same("linear (one row)", dout1, out1, OUT);
     free(out1), free(W), free(b), free(ring), free(rr), free(e), free(table), free(x), free(y), free(y0), free(z);
     br_dev_free(gpu, dW), br_dev_free(gpu, db), br_dev_free(gpu, dring), br_dev_free(gpu, dtable);
@@ -341,7 +356,7 @@ static void test_random_models_gpu_vs_cpu(void **state) {
     for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
         br_model *cpu = random_model(specs[k], seed), *g = random_model(specs[k], seed);
         br_error err = {0};
-        assert_int_equal(br_model_use_gpu(g, 0, &err), BR_OK);
+        assert_int_equal(br_model_use_gpu(g, 0, BR_F32, &err), BR_OK);
         const int V = br_model_vocab_size(cpu), T = 23;
         int32_t ids[23];
         for (int i = 0; i < T; i++) ids[i] = (int32_t)((i * 37 + (int)(seed % 11)) % V);
@@ -353,6 +368,33 @@ static void test_random_models_gpu_vs_cpu(void **state) {
         fprintf(stderr, "  %-12s GPU vs CPU prefill %.2e   GPU step vs prefill %.2e\n", specs[k], e1, e2);
         assert_true(e1 < 1e-4);
         assert_true(e2 < 1e-5);
+        free(a), free(b), free(c);
+        br_model_free(cpu);
+        br_model_free(g);
+    }
+}
+
+/* bf16 matrix weights: logits within bf16 rounding of the CPU's f32 logits */
+static void test_random_models_gpu_bf16(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const char *specs[] = {"mamba", "jamba", "zamba2", "bamba", "falcon_h1", "nemotron_h"};
+    uint64_t seed = br_test_seed("gpu_models_bf16");
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        br_model *cpu = random_model(specs[k], seed), *g = random_model(specs[k], seed);
+        br_error err = {0};
+        assert_int_equal(br_model_use_gpu(g, 0, BR_BF16, &err), BR_OK);
+        const int V = br_model_vocab_size(cpu), T = 19;
+        int32_t ids[19];
+        for (int i = 0; i < T; i++) ids[i] = (int32_t)((i * 29 + 3) % V);
+        float *a = malloc((size_t)T * V * 4), *b = malloc((size_t)T * V * 4), *c = malloc((size_t)T * V * 4);
+        logits_of(cpu, ids, T, 0, a);
+        logits_of(g, ids, T, 0, b);
+        logits_of(g, ids, T, 1, c);
+        double e1 = br_test_rel_err(b, a, (size_t)T * V), e2 = br_test_rel_err(c, b, (size_t)T * V);
+        fprintf(stderr, "  %-12s bf16 GPU vs f32 CPU %.2e   bf16 step vs prefill %.2e\n", specs[k], e1, e2);
+        assert_true(e1 < 3e-2);
+        assert_true(e2 < 1e-3);
         free(a), free(b), free(c);
         br_model_free(cpu);
         br_model_free(g);
@@ -380,7 +422,7 @@ static void test_fixtures_on_gpu(void **state) {
         br_model *m = NULL;
         br_error err = {0};
         assert_int_equal(br_model_load(dir, NULL, &m, NULL, &err), BR_OK);
-        assert_int_equal(br_model_use_gpu(m, 0, &err), BR_OK);
+        assert_int_equal(br_model_use_gpu(m, 0, BR_F32, &err), BR_OK);
         const int V = br_model_vocab_size(m);
         float *lg = malloc((size_t)T * V * 4);
         double errs[2];
@@ -437,6 +479,7 @@ int main(void) {
         cmocka_unit_test(test_rope_and_attention),
 #endif
         cmocka_unit_test(test_random_models_gpu_vs_cpu),
+        cmocka_unit_test(test_random_models_gpu_bf16),
         cmocka_unit_test(test_fixtures_on_gpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,12 +24,20 @@ echo "== CUDA tests"
 rc=$?
 grep -vE "^\[ (RUN|     OK) \]" "$OUT/test_cuda.log" | tail -70
 
-echo "== timings (GPU 0)"
+echo "== the bundled model on the GPU"
 {
-    "$BIN/braid" run architectures/examples/tiny-hybrid.yaml --gpu 0 --prompt 512 --gen 128 --check
-    "$BIN/braid" run architectures/examples/tiny-hybrid.yaml --prompt 512 --gen 128
-    "$BIN/braid" generate models/kjv-bamba-11m --gpu 0 --prompt "And God said" -n 128 --greedy --no-echo > /dev/null
-    "$BIN/braid" ppl models/kjv-bamba-11m models/kjv-bamba-11m/val.txt --gpu 0
-    "$BIN/braid" ppl models/kjv-bamba-11m models/kjv-bamba-11m/val.txt
-} 2>&1 | tee "$OUT/timings.txt"
+    "$BIN/braid" ppl models/kjv-bamba-11m models/kjv-bamba-11m/val.txt --gpu 0 --weights f32
+    "$BIN/braid" ppl models/kjv-bamba-11m models/kjv-bamba-11m/val.txt --gpu 0 --weights bf16
+    "$BIN/braid" bench models/kjv-bamba-11m --gpu 0 --prefill 512,2048 --batches 1,16,64
+} 2>&1 | tee "$OUT/bundled.txt"
+
+if [ -n "${BENCH_27B:-}" ]; then
+    echo "== Mamba2-2.7B shape: braid (random weights) and mamba_ssm (same run)"
+    "$BIN/braid" bench architectures/mamba2-2.7b.yaml --gpu 0 --weights bf16 --prefill 512,2048 --batches 1,16,64 \
+        2>&1 | tee "$OUT/bench_mamba2_2.7b.txt"
+    if [ -d .peers/mamba_ssm ]; then
+        PYTHONPATH=$PWD/.peers python3 tools/bench/peer_mamba_ssm.py --prefill 512,2048 --batches 1,16,64 \
+            2>&1 | grep -v Warning | tee "$OUT/peer_mamba_ssm.txt"
+    fi
+fi
 exit $rc

@@ -30,14 +30,18 @@ br_status br_model_finish(struct br_model *m, br_error *err) {
     return br_plan_bind(&m->plan, err);
 }
 
-br_status br_model_use_gpu(br_model *m, int ordinal, br_error *err) {
+br_status br_model_use_gpu(br_model *m, int ordinal, br_dtype weights, br_error *err) {
     if (!m) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_use_gpu: NULL model");
 #ifdef BRAID_HAVE_CUDA
     if (m->owned_dev) return BR_FAIL(err, BR_ERR_INVALID_ARG, "the model is already on a GPU");
     br_device *dev = NULL;
     BR_TRY(br_cuda_device_open(ordinal, &dev, err));
+    if (weights != BR_F32 && weights != BR_BF16) {
+        br_cuda_device_close(dev);
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "GPU matrix weights are f32 or bf16, not %s", br_dtype_name(weights));
+    }
     br_plan_unbind(&m->plan);
-    br_status st = br_weights_upload(&m->plan.weights, dev, err);
+    br_status st = br_weights_upload(&m->plan.weights, dev, weights, err);
     if (st == BR_OK) {
         m->dev = m->owned_dev = dev;
         st = br_plan_bind(&m->plan, err);
@@ -49,6 +53,7 @@ br_status br_model_use_gpu(br_model *m, int ordinal, br_error *err) {
     return st;
 #else
     (void)ordinal;
+    (void)weights;
     return BR_FAIL(err, BR_ERR_UNSUPPORTED, "this braid was built without CUDA (no CUDA toolkit found by CMake)");
 #endif
 }

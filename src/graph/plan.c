@@ -84,11 +84,10 @@ static br_status declare_adapters(br_plan *plan, br_plan_unit *pu, br_error *err
     for (int t = 0; t < ad->n_targets; t++) {
         int out, in;
         inst->type->linear_shape(inst->cfg, &inst->dims, ad->targets[t], &out, &in);
-        char name[192];
-        snprintf(name, sizeof name, "%sadapters.%s.a", pu->prefix, ad->targets[t]);
-        BR_TRY(br_weights_add(&plan->weights, name, 2, (int64_t[]){ad->rank, in}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
-        snprintf(name, sizeof name, "%sadapters.%s.b", pu->prefix, ad->targets[t]);
-        BR_TRY(br_weights_add(&plan->weights, name, 2, (int64_t[]){out, ad->rank}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
+        br_param_sink sink = {&plan->weights, ""};
+        snprintf(sink.prefix, sizeof sink.prefix, "%sadapters.%s.", pu->prefix, ad->targets[t]);
+        BR_TRY(br_param_matrix(&sink, "a", 2, (int64_t[]){ad->rank, in}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
+        BR_TRY(br_param_matrix(&sink, "b", 2, (int64_t[]){out, ad->rank}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
     }
     return BR_OK;
 }
@@ -109,8 +108,8 @@ static br_status build(const br_spec *spec, br_plan *plan, br_error *err) {
         free(shared_inst);
         return BR_ERR_NOMEM;
     }
-    br_status st = br_weights_add(&plan->weights, "embed.weight", 2, (int64_t[]){V, D},
-                                  (br_init){BR_INIT_NORMAL, 0.02f, 0}, err);
+    br_param_sink root = {&plan->weights, ""};
+    br_status st = br_param_matrix(&root, "embed.weight", 2, (int64_t[]){V, D}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err);
     for (int l = 0; l < spec->n_layers && st == BR_OK; l++) {
         const br_layer_def *L = &spec->layers[l];
         for (int u = 0; u < L->n_units && st == BR_OK; u++) {
@@ -150,7 +149,7 @@ static br_status build(const br_spec *spec, br_plan *plan, br_error *err) {
     free(shared_inst);
     if (st == BR_OK) st = declare_norm(&plan->weights, "final_norm.", &spec->final_norm, D, err);
     if (st == BR_OK && !spec->tie_embeddings)
-        st = br_weights_add(&plan->weights, "lm_head.weight", 2, (int64_t[]){V, D}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err);
+        st = br_param_matrix(&root, "lm_head.weight", 2, (int64_t[]){V, D}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err);
     return st;
 }
 
@@ -177,9 +176,9 @@ br_status br_plan_bind(br_plan *plan, br_error *err) {
     const br_spec *spec = plan->spec;
     const int D = spec->d_model, V = spec->vocab_size;
     br_wscope root = {&plan->weights, ""};
-    BR_TRY(br_wscope_get(&root, "embed.weight", 2, (int64_t[]){V, D}, &plan->embed, err));
+    BR_TRY(br_wscope_get_mat(&root, "embed.weight", 2, (int64_t[]){V, D}, &plan->embed, err));
     plan->lm_head = plan->embed;
-    if (!spec->tie_embeddings) BR_TRY(br_wscope_get(&root, "lm_head.weight", 2, (int64_t[]){V, D}, &plan->lm_head, err));
+    if (!spec->tie_embeddings) BR_TRY(br_wscope_get_mat(&root, "lm_head.weight", 2, (int64_t[]){V, D}, &plan->lm_head, err));
     BR_TRY(bind_norm(plan, "final_norm.", &spec->final_norm, D, &plan->final_w, &plan->final_b, err));
     for (int i = 0; i < plan->n_insts; i++) {
         br_block_inst *inst = &plan->insts[i];
@@ -204,8 +203,8 @@ br_status br_plan_bind(br_plan *plan, br_error *err) {
             a->rank = ad->rank;
             br_wscope scope = {&plan->weights, ""};
             snprintf(scope.prefix, sizeof scope.prefix, "%sadapters.%s.", pu->prefix, ad->targets[t]);
-            BR_TRY(br_wscope_get(&scope, "a", 2, (int64_t[]){ad->rank, in}, &a->a, err));
-            BR_TRY(br_wscope_get(&scope, "b", 2, (int64_t[]){out, ad->rank}, &a->b, err));
+            BR_TRY(br_wscope_get_mat(&scope, "a", 2, (int64_t[]){ad->rank, in}, &a->a, err));
+            BR_TRY(br_wscope_get_mat(&scope, "b", 2, (int64_t[]){out, ad->rank}, &a->b, err));
         }
     }
     return BR_OK;

@@ -44,7 +44,8 @@ typedef struct br_plan {
     br_state_need *kv_need;      /* [n_kv] */
     int uses_embedding;          /* some unit reads [x, e] */
     br_weights weights;          /* every declared tensor */
-    const float *embed, *lm_head, *final_w, *final_b;
+    br_mat embed, lm_head;       /* [V, D] each (the same when tied) */
+    const float *final_w, *final_b;
 } br_plan;
 
 br_status br_plan_build(const struct br_spec *spec, br_plan *plan, br_error *err);

@@ -25,6 +25,8 @@ typedef struct br_param {
     float *data;   /* [numel] f32, owned, on the weights' device; NULL until filled */
     int filled;    /* set once data holds values (random or loaded) */
     int derived;   /* computed from other tensors at load (A = -exp(A_log)); not a parameter */
+    int matmul;    /* read only by matrix products and lookups: may be stored narrower on a GPU */
+    br_dtype dtype;/* element type of data: f32, or the GPU's matrix type for matmul tensors */
 } br_param;
 
 typedef struct br_weights {
@@ -37,8 +39,9 @@ typedef struct br_weights {
 
 br_status br_weights_add(br_weights *w, const char *name, int ndim, const int64_t *shape, br_init init,
                          br_error *err);
-/* Moves every tensor to `dev` (host copies are freed). */
-br_status br_weights_upload(br_weights *w, const br_device *dev, br_error *err);
+/* Moves every tensor to `dev` (host copies are freed); matmul tensors are
+ * stored as `matmul_dtype` there (f32 or bf16), the rest stay f32. */
+br_status br_weights_upload(br_weights *w, const br_device *dev, br_dtype matmul_dtype, br_error *err);
 br_param *br_weights_find(const br_weights *w, const char *name);
 void br_weights_clear(br_weights *w);
 

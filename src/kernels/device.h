@@ -18,11 +18,28 @@
 
 #include <stddef.h>
 
-#include "braid_status.h"
+#include "braid.h"
 
 typedef enum br_backend { BR_BACKEND_CPU = 0, BR_BACKEND_CUDA = 1 } br_backend;
 
 struct br_cuda_ctx;
+
+/* A weight matrix as kernels take it: data on the device and its element
+ * type (f32 everywhere; bf16 for matrix weights on a GPU). */
+typedef struct br_mat {
+    const void *data;
+    br_dtype dtype;
+} br_mat;
+
+/* The matrix that starts `offset` elements into m (an expert, a head). */
+static inline br_mat br_mat_at(br_mat m, long offset) {
+    br_mat r = {(const char *)m.data + offset * (long)br_dtype_size(m.dtype), m.dtype};
+    return r;
+}
+static inline br_mat br_mat_f32(const float *p) {
+    br_mat r = {p, BR_F32};
+    return r;
+}
 
 typedef struct br_device {
     br_backend backend;

@@ -7,7 +7,7 @@
  *   copy2d        dst[r, c] = src[r, c]                       (rows x cols)
  *   scale2d       x[r, c] *= s
  *   mul_silu      y[r, c] *= silu(z[r, c])
- *   embed         out[i, :] = table[ids[i], :] * scale
+ *   embed         out[i, :] = table[ids[i], :] * scale   (table f32 or bf16)
  *   gather_rows   dst[r, :] = src[idx[r], :]
  *   scatter_add   dst[idx[r], :] += w[r] * src[r, :]   (idx distinct)
  *   ring_read     dst[j, :] = ring[(pos0 + j) % cap, :]   (a ring of rows)
@@ -26,7 +26,7 @@ void br_cpu_axpby(const br_device *dev, int rows, int cols, float a, const float
 void br_cpu_copy2d(const br_device *dev, int rows, int cols, const float *src, int lds, float *dst, int ldd);
 void br_cpu_scale2d(const br_device *dev, int rows, int cols, float s, float *x, int ldx);
 void br_cpu_mul_silu(const br_device *dev, int rows, int cols, float *y, int ldy, const float *z, int ldz);
-void br_cpu_embed(const br_device *dev, int n, int dim, const int32_t *ids, const float *table, float scale, float *out);
+void br_cpu_embed(const br_device *dev, int n, int dim, const int32_t *ids, br_mat table, float scale, float *out);
 void br_cpu_gather_rows(const br_device *dev, int rows, int cols, const int32_t *idx, const float *src, int lds,
                         float *dst, int ldd);
 void br_cpu_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w, const float *src,
@@ -42,8 +42,7 @@ void br_cuda_axpby(const br_device *dev, int rows, int cols, float a, const floa
 void br_cuda_copy2d(const br_device *dev, int rows, int cols, const float *src, int lds, float *dst, int ldd);
 void br_cuda_scale2d(const br_device *dev, int rows, int cols, float s, float *x, int ldx);
 void br_cuda_mul_silu(const br_device *dev, int rows, int cols, float *y, int ldy, const float *z, int ldz);
-void br_cuda_embed(const br_device *dev, int n, int dim, const int32_t *ids, const float *table, float scale,
-                   float *out);
+void br_cuda_embed(const br_device *dev, int n, int dim, const int32_t *ids, br_mat table, float scale, float *out);
 void br_cuda_gather_rows(const br_device *dev, int rows, int cols, const int32_t *idx, const float *src, int lds,
                          float *dst, int ldd);
 void br_cuda_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w,

@@ -3,19 +3,21 @@
  *
  *   x [n, in] with row stride ldx, W [out, in] (PyTorch layout), b [out],
  *   y [n, out] with row stride ldy.  beta = 0 overwrites y, 1 accumulates.
- * The CPU kernel calls the BLAS (OpenBLAS sgemm, threaded).
+ * x, b and y are f32; W is f32 or bf16 (br_mat).  The CPU kernel calls the
+ * BLAS (OpenBLAS sgemm, threaded) for f32 weights; the CUDA kernel calls
+ * cuBLAS, in bf16 with f32 accumulation when W is bf16.
  */
 #ifndef BR_KERNELS_LINEAR_H
 #define BR_KERNELS_LINEAR_H
 
 #include "kernels/device.h"
 
-void br_cpu_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, const float *w, const float *b, float beta,
+void br_cpu_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, br_mat w, const float *b, float beta,
                    float *y, int ldy);
 
 
 #ifdef BRAID_HAVE_CUDA
-void br_cuda_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, const float *w, const float *b, float beta,
+void br_cuda_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, br_mat w, const float *b, float beta,
                    float *y, int ldy);
 #endif
 

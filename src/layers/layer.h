@@ -27,6 +27,7 @@
 
 #include "graph/fields.h"
 #include "graph/spec.h"
+#include "kernels/device.h"
 
 struct br_exec;
 struct br_weights;
@@ -38,7 +39,7 @@ typedef struct br_block_dims {
 
 /* How a parameter is filled in a random-weight model. */
 typedef enum br_init_kind {
-    BR_INIT_NORMAL,      /* N(b, a^2)                                          */
+    BR_INIT_NORMAL,      /* mean b, standard deviation a (drawn uniformly)     */
     BR_INIT_UNIFORM,     /* U(a, b)                                            */
     BR_INIT_CONST,       /* every element = a (ones for norms: a = 1)          */
     BR_INIT_LOG_ARANGE,  /* log(1 .. n) along the last axis (Mamba-1 A_log)    */
@@ -57,6 +58,10 @@ typedef struct br_init {
 typedef struct br_param_sink br_param_sink;
 br_status br_param_declare(br_param_sink *sink, const char *name, int ndim, const int64_t *shape,
                            br_init init, br_error *err);
+/* A tensor read only by matrix products (linear maps, experts): a GPU may
+ * store it narrower (bf16). */
+br_status br_param_matrix(br_param_sink *sink, const char *name, int ndim, const int64_t *shape, br_init init,
+                          br_error *err);
 /* A tensor computed from the block's others at load (by its type's
  * derive hook), e.g. A = -exp(A_log); not counted as a parameter. */
 br_status br_param_derived(br_param_sink *sink, const char *name, int ndim, const int64_t *shape, br_error *err);
@@ -75,8 +80,9 @@ typedef struct br_wscope {
  * (pass ndim/shape of the declaration).  Errors name the tensor. */
 br_status br_wscope_get(const br_wscope *scope, const char *name, int ndim, const int64_t *shape,
                         const float **out, br_error *err);
-/* NULL without error when the tensor is absent (optional tensors). */
-const float *br_wscope_find(const br_wscope *scope, const char *name);
+/* A matrix tensor, in whatever type its device holds it. */
+br_status br_wscope_get_mat(const br_wscope *scope, const char *name, int ndim, const int64_t *shape, br_mat *out,
+                            br_error *err);
 /* The host memory of a derived tensor, for the derive hook to fill. */
 float *br_wscope_derived(const br_wscope *scope, const char *name, br_error *err);
 
@@ -91,8 +97,8 @@ typedef struct br_state_need {
 typedef struct br_adapter {
     const char *target;  /* the block's linear name, e.g. "gate_up_proj" */
     int rank;
-    const float *a;      /* [rank, in]  */
-    const float *b;      /* [out, rank] */
+    br_mat a;            /* [rank, in]  */
+    br_mat b;            /* [out, rank] */
 } br_adapter;
 
 #define BR_MAX_ADAPTERS 4

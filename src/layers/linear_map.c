@@ -13,7 +13,7 @@
 br_status br_lin_declare(br_param_sink *sink, const char *name, int out, int in, int bias, br_error *err) {
     char full[128];
     snprintf(full, sizeof full, "%s.weight", name);
-    BR_TRY(br_param2(sink, full, out, in, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
+    BR_TRY(br_param_matrix(sink, full, 2, (int64_t[]){out, in}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
     if (bias) {
         snprintf(full, sizeof full, "%s.bias", name);
         BR_TRY(br_param1(sink, full, out, (br_init){BR_INIT_NORMAL, 0.02f, 0.0f}, err));
@@ -28,7 +28,7 @@ br_status br_lin_bind(const br_wscope *scope, const char *name, int out, int in,
     l->in = in;
     l->b = NULL;
     snprintf(full, sizeof full, "%s.weight", name);
-    BR_TRY(br_wscope_get(scope, full, 2, (int64_t[]){out, in}, &l->w, err));
+    BR_TRY(br_wscope_get_mat(scope, full, 2, (int64_t[]){out, in}, &l->w, err));
     if (bias) {
         snprintf(full, sizeof full, "%s.bias", name);
         BR_TRY(br_wscope_get(scope, full, 1, (int64_t[]){out}, &l->b, err));

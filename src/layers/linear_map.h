@@ -15,7 +15,7 @@
 typedef struct br_lin {
     const char *name;
     int out, in;
-    const float *w; /* [out, in] */
+    br_mat w;       /* [out, in], f32 (bf16 on a GPU) */
     const float *b; /* [out] or NULL */
 } br_lin;
 

@@ -52,8 +52,8 @@ static const br_field mamba_fields[] = {
 typedef struct mamba_w {
     br_lin in_proj, out_proj;
     const float *conv_w, *conv_b; /* [Di, K], [Di] */
-    const float *x_proj;          /* [heads, R + 2N, Di/heads] */
-    const float *dt_proj;         /* [heads, Di/heads, R] */
+    br_mat x_proj;                /* [heads, R + 2N, Di/heads] */
+    br_mat dt_proj;               /* [heads, Di/heads, R] */
     const float *dt_bias;         /* [Di] */
     const float *A;               /* [Di, N] = -exp(A_log), derived at load */
     const float *D;               /* [Di] */
@@ -78,8 +78,9 @@ static br_status mamba_params(const void *cfg, const br_block_dims *d, br_param_
     BR_TRY(br_lin_declare(s, "in_proj", 2 * Di, d->d_model, c->proj_bias, err));
     BR_TRY(br_param2(s, "conv1d.weight", Di, K, (br_init){BR_INIT_UNIFORM, -conv_bound, conv_bound}, err));
     if (c->conv_bias) BR_TRY(br_param1(s, "conv1d.bias", Di, (br_init){BR_INIT_UNIFORM, -conv_bound, conv_bound}, err));
-    BR_TRY(br_param3(s, "x_proj.weight", H, R + 2 * N, Di / H, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
-    BR_TRY(br_param3(s, "dt_proj.weight", H, Di / H, R, (br_init){BR_INIT_UNIFORM, -1.0f / sqrtf((float)R), 1.0f / sqrtf((float)R)}, err));
+    BR_TRY(br_param_matrix(s, "x_proj.weight", 3, (int64_t[]){H, R + 2 * N, Di / H}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
+    BR_TRY(br_param_matrix(s, "dt_proj.weight", 3, (int64_t[]){H, Di / H, R},
+                           (br_init){BR_INIT_UNIFORM, -1.0f / sqrtf((float)R), 1.0f / sqrtf((float)R)}, err));
     BR_TRY(br_param1(s, "dt_proj.bias", Di, (br_init){BR_INIT_DT_BIAS, 1e-3f, 0.1f}, err));
     BR_TRY(br_param2(s, "A_log", Di, N, (br_init){BR_INIT_LOG_ARANGE, 0, 0}, err));
     BR_TRY(br_param_derived(s, "A", 2, (int64_t[]){Di, N}, err));
@@ -124,8 +125,8 @@ static br_status mamba_bind_w(const mamba_cfg *c, const br_block_dims *d, const 
     BR_TRY(br_lin_bind(sc, "out_proj", d->d_model, Di, c->proj_bias, &w->out_proj, err));
     BR_TRY(br_wscope_get(sc, "conv1d.weight", 2, (int64_t[]){Di, K}, &w->conv_w, err));
     if (c->conv_bias) BR_TRY(br_wscope_get(sc, "conv1d.bias", 1, (int64_t[]){Di}, &w->conv_b, err));
-    BR_TRY(br_wscope_get(sc, "x_proj.weight", 3, (int64_t[]){H, R + 2 * N, Di / H}, &w->x_proj, err));
-    BR_TRY(br_wscope_get(sc, "dt_proj.weight", 3, (int64_t[]){H, Di / H, R}, &w->dt_proj, err));
+    BR_TRY(br_wscope_get_mat(sc, "x_proj.weight", 3, (int64_t[]){H, R + 2 * N, Di / H}, &w->x_proj, err));
+    BR_TRY(br_wscope_get_mat(sc, "dt_proj.weight", 3, (int64_t[]){H, Di / H, R}, &w->dt_proj, err));
     BR_TRY(br_wscope_get(sc, "dt_proj.bias", 1, (int64_t[]){Di}, &w->dt_bias, err));
     BR_TRY(br_wscope_get(sc, "D", 1, (int64_t[]){Di}, &w->D, err));
     if (c->bcdt_norm == BCDT_RMS_WEIGHTED) {
@@ -171,7 +172,7 @@ static br_status mamba_run(const br_block_inst *blk, br_exec *ex, const br_site 
     else BR_K(ex->dev, conv1d_prefill, &ca);
     for (int g = 0; g < H; g++) {
         /* [dt_r, B, C] = u_g x_proj_g^T */
-        BR_K(ex->dev, linear, n, Dh, P, u + (long)g * Dh, Di, w->x_proj + (long)g * P * Dh, NULL, 0.0f, dbl, P);
+        BR_K(ex->dev, linear, n, Dh, P, u + (long)g * Dh, Di, br_mat_at(w->x_proj, (long)g * P * Dh), NULL, 0.0f, dbl, P);
         if (c->bcdt_norm != BCDT_NONE) {
             const int wt = c->bcdt_norm == BCDT_RMS_WEIGHTED;
             const float eps = (float)c->bcdt_eps;
@@ -182,7 +183,7 @@ static br_status mamba_run(const br_block_inst *blk, br_exec *ex, const br_site 
         BR_K(ex->dev, copy2d, n, N, dbl + R, P, Bm + (long)g * N, H * N);
         BR_K(ex->dev, copy2d, n, N, dbl + R + N, P, Cm + (long)g * N, H * N);
         /* delta_g = dt_r dt_proj_g^T (bias added, with softplus, inside the scan) */
-        BR_K(ex->dev, linear, n, R, Dh, dbl, P, w->dt_proj + (long)g * Dh * R, NULL, 0.0f, delta + (long)g * Dh, Di);
+        BR_K(ex->dev, linear, n, R, Dh, dbl, P, br_mat_at(w->dt_proj, (long)g * Dh * R), NULL, 0.0f, delta + (long)g * Dh, Di);
     }
     br_scan_args sa = {ex->batch, ex->T, Di, N, H, u, Di, delta, Di, w->dt_bias, 1, w->A, Bm, H * N, Cm, H * N,
                        w->D, xz + Di, 2 * Di, ys, Di, br_exec_ssm_pool(ex, site), ex->dev_slots, (long)Di * N};

@@ -55,7 +55,7 @@ static const br_field moe_fields[] = {
 typedef struct moe_w {
     br_lin router;
     float *sel_bias_host;    /* [E] host copy: routing is decided on the host */
-    const float *up, *down;  /* [E, (2)F, in], [E, D, F] */
+    br_mat up, down;         /* [E, (2)F, in], [E, D, F] */
     br_lin shared_up, shared_down;
 } moe_w;
 
@@ -76,9 +76,10 @@ static br_status moe_params(const void *cfg, const br_block_dims *d, br_param_si
     const int E = c->experts, F = c->hidden;
     BR_TRY(br_lin_declare(s, "router", E, d->in_dim, 0, err));
     if (c->selection_bias) BR_TRY(br_param1(s, "router.selection_bias", E, (br_init){BR_INIT_NORMAL, 0.05f, 0.0f}, err));
-    BR_TRY(br_param3(s, c->gated ? "experts.gate_up_proj" : "experts.up_proj", E, up_rows(c, F), d->in_dim,
-                     (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
-    BR_TRY(br_param3(s, "experts.down_proj", E, d->d_model, F, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
+    BR_TRY(br_param_matrix(s, c->gated ? "experts.gate_up_proj" : "experts.up_proj", 3,
+                           (int64_t[]){E, up_rows(c, F), d->in_dim}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
+    BR_TRY(br_param_matrix(s, "experts.down_proj", 3, (int64_t[]){E, d->d_model, F}, (br_init){BR_INIT_NORMAL, 0.02f, 0},
+                           err));
     if (c->shared_hidden) {
         BR_TRY(br_lin_declare(s, c->gated ? "shared_expert.gate_up_proj" : "shared_expert.up_proj",
                               up_rows(c, c->shared_hidden), d->in_dim, 0, err));
@@ -114,9 +115,9 @@ static br_status moe_bind(const void *cfg, const br_block_dims *d, const br_wsco
                                  (size_t)E * sizeof(float), err);
     }
     if (st == BR_OK)
-        st = br_wscope_get(sc, c->gated ? "experts.gate_up_proj" : "experts.up_proj", 3,
-                           (int64_t[]){E, up_rows(c, F), d->in_dim}, &w->up, err);
-    if (st == BR_OK) st = br_wscope_get(sc, "experts.down_proj", 3, (int64_t[]){E, d->d_model, F}, &w->down, err);
+        st = br_wscope_get_mat(sc, c->gated ? "experts.gate_up_proj" : "experts.up_proj", 3,
+                               (int64_t[]){E, up_rows(c, F), d->in_dim}, &w->up, err);
+    if (st == BR_OK) st = br_wscope_get_mat(sc, "experts.down_proj", 3, (int64_t[]){E, d->d_model, F}, &w->down, err);
     if (st == BR_OK && c->shared_hidden) {
         st = br_lin_bind(sc, c->gated ? "shared_expert.gate_up_proj" : "shared_expert.up_proj",
                          up_rows(c, c->shared_hidden), d->in_dim, 0, &w->shared_up, err);
@@ -224,10 +225,10 @@ static br_status moe_run(const br_block_inst *blk, br_exec *ex, const br_site *s
         const int m = count[e + 1] - count[e];
         if (!m) continue;
         BR_K(dev, gather_rows, m, in, d_tok + count[e], x, in, xs, in);
-        BR_K(dev, linear, m, in, U, xs, in, w->up + (long)e * U * in, NULL, 0.0f, gu, U);
+        BR_K(dev, linear, m, in, U, xs, in, br_mat_at(w->up, (long)e * U * in), NULL, 0.0f, gu, U);
         if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, m, F, gu, U, 1.0f, h);
         else BR_K(dev, act, (br_act)c->activation, (size_t)m * F, gu, h);
-        BR_K(dev, linear, m, F, D, h, F, w->down + (long)e * D * F, NULL, 0.0f, eo, D);
+        BR_K(dev, linear, m, F, D, h, F, br_mat_at(w->down, (long)e * D * F), NULL, 0.0f, eo, D);
         BR_K(dev, scatter_add, m, D, d_tok + count[e], d_wt + count[e], eo, D, y, D);
     }
     if (c->shared_hidden) {

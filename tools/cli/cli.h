@@ -19,25 +19,29 @@ int cmd_spec(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Options shared by commands that load a checkpoint folder. */
 typedef struct cli_model_opts {
     const char *spec_path; /* --spec FILE: run the weights under an edited spec */
     int init_missing;      /* --init-missing: random values for tensors the checkpoint lacks */
     long long gpu;         /* --gpu N: run on GPU N (-1: the CPU) */
+    const char *weights;   /* --weights bf16|f32: matrix weights on the GPU */
 } cli_model_opts;
-#define CLI_MODEL_OPTS_INIT {NULL, 0, -1}
+#define CLI_MODEL_OPTS_INIT {NULL, 0, -1, "bf16"}
 #define CLI_MODEL_OPTS_HELP                                                                        \
     "  --spec FILE     run the checkpoint's weights under this spec (see 'braid spec')\n"          \
     "  --init-missing  give random values to tensors the spec needs but the checkpoint lacks\n"    \
-    "  --gpu N         run on GPU N (CUDA builds; default: the CPU)\n"
+    "  --gpu N         run on GPU N (CUDA builds; default: the CPU)\n"                           \
+    "  --weights T     matrix weights on the GPU: bf16 (default, tensor cores) or f32 (exact)\n"
 /* 1 if argv[*i] was one of them. */
 int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o, int *bad);
 /* Loads, printing the error or the load report's warnings, and moves the
  * model to the GPU if asked; 0 on success. */
 int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out);
-/* Moves a model to GPU `gpu` (no-op for -1), printing any error; 0 on success. */
-int cli_use_gpu(br_model *m, long long gpu);
+/* Moves a model to GPU `gpu` (no-op for -1) with matrix weights of type
+ * `weights` ("bf16"/"f32"), printing any error; 0 on success. */
+int cli_use_gpu(br_model *m, long long gpu, const char *weights);
 /* "5,17,42" -> malloc'd ids; 0 on success, -1 (message printed) otherwise. */
 int cli_parse_ids(const char *s, int32_t **ids, int *n);
 

@@ -13,6 +13,7 @@
 int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o, int *bad) {
     if (cli_opt_str(argc, argv, i, "--spec", &o->spec_path, bad)) return 1;
     if (cli_opt_long(argc, argv, i, "--gpu", 0, 1024, &o->gpu, bad)) return 1;
+    if (cli_opt_str(argc, argv, i, "--weights", &o->weights, bad)) return 1;
     if (strcmp(argv[*i], "--init-missing") == 0) return o->init_missing = 1, 1;
     return 0;
 }
@@ -28,7 +29,7 @@ int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out) {
     if (rep.tensors_unused)
         fprintf(stderr, "braid: %d checkpoint tensors are not used by the spec (e.g. %s)\n", rep.tensors_unused,
                 rep.first_unused);
-    if (cli_use_gpu(*out, o->gpu) != 0) {
+    if (cli_use_gpu(*out, o->gpu, o->weights) != 0) {
         br_model_free(*out);
         *out = NULL;
         return 1;
@@ -36,10 +37,15 @@ int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out) {
     return 0;
 }
 
-int cli_use_gpu(br_model *m, long long gpu) {
+int cli_use_gpu(br_model *m, long long gpu, const char *weights) {
     if (gpu < 0) return 0;
+    int dt = br_dtype_parse(weights);
+    if (dt != BR_F32 && dt != BR_BF16) {
+        fprintf(stderr, "braid: --weights expects bf16 or f32, got '%s'\n", weights);
+        return 2;
+    }
     br_error err = {0};
-    if (br_model_use_gpu(m, (int)gpu, &err) != BR_OK) return cli_fail(&err);
+    if (br_model_use_gpu(m, (int)gpu, (br_dtype)dt, &err) != BR_OK) return cli_fail(&err);
     return 0;
 }
 

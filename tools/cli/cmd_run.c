@@ -24,7 +24,8 @@ static void usage(FILE *out) {
                  "  --batch B   sequences run together (default 1)\n"
                  "  --seed S    weight and prompt seed (default 1)\n"
                  "  --check     compare step-by-step logits with the prefill logits\n"
-                 "  --gpu N     run on GPU N (CUDA builds)\n");
+                 "  --gpu N     run on GPU N (CUDA builds)\n"
+                 "  --weights T matrix weights on the GPU: bf16 (default) or f32\n");
 }
 
 static int argmax(const float *x, int n) {
@@ -72,7 +73,7 @@ static double check_step(const br_model *m, const int32_t *toks, int T, const fl
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *weights = "bf16";
     long long prompt = 32, gen = 16, batch = 1, seed = 1, gpu = -1;
     int check = 0, bad = 0;
     for (int i = 1; i < argc && !bad; i++) {
@@ -82,6 +83,7 @@ int cmd_run(int argc, char **argv) {
         if (cli_opt_long(argc, argv, &i, "--batch", 1, 4096, &batch, &bad)) continue;
         if (cli_opt_long(argc, argv, &i, "--seed", 0, 1LL << 62, &seed, &bad)) continue;
         if (cli_opt_long(argc, argv, &i, "--gpu", 0, 1024, &gpu, &bad)) continue;
+        if (cli_opt_str(argc, argv, &i, "--weights", &weights, &bad)) continue;
         if (strcmp(argv[i], "--check") == 0) check = 1;
         else if (argv[i][0] == '-') return cli_usage_error("run", "unknown option '%s'", argv[i]);
         else if (!path) path = argv[i];
@@ -104,7 +106,7 @@ int cmd_run(int argc, char **argv) {
     double t0 = cli_now();
     br_model *m = NULL;
     if (br_model_create_random(spec, (uint64_t)seed, &m, &err) != BR_OK) return cli_fail(&err);
-    if (cli_use_gpu(m, gpu) != 0) {
+    if (cli_use_gpu(m, gpu, weights) != 0) {
         br_model_free(m);
         return 1;
     }
@@ -137,8 +139,8 @@ int cmd_run(int argc, char **argv) {
     double t_prefill = cli_now() - t0;
     const float *last = check && B == 1 ? logits + (long)(T - 1) * V : logits;
     for (int b = 0; b < B; b++) next[b] = argmax(last + (long)b * V, V);
-    printf("%s: random weights (seed %lld), batch %d, prompt %d, decode %d, on %s\n", name, seed, B, T, G,
-           gpu >= 0 ? "the GPU" : "the CPU");
+    printf("%s: random weights (seed %lld), batch %d, prompt %d, decode %d, on %s%s\n", name, seed, B, T, G,
+           gpu >= 0 ? "the GPU, matrix weights " : "the CPU", gpu >= 0 ? weights : "");
     printf("  init     %8.3f s\n  prefill  %8.3f s  %10.1f tok/s\n", t_init, t_prefill, B * T / t_prefill);
     if (check && B == 1) {
         double e = check_step(m, toks, T, logits, V, &err);

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"generate", cmd_generate, "generate text (or ids) from a checkpoint folder, streaming"},
     {"logits", cmd_logits, "write the logits of a token sequence as a .npy file (prefill or step mode)"},
     {"ppl", cmd_ppl, "perplexity of a checkpoint over a text file"},
+    {"bench", cmd_bench, "prefill and decode throughput of a spec (random weights) or a checkpoint"},
 };
 
 static void usage(FILE *out) {

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "base/dtype.h"
 #include "kernels/act.h"
 
 void br_cpu_axpby(const br_device *dev, int rows, int cols, float a, const float *x, int ldx, float b, float *y, int ldy) {
@@ -32,10 +33,12 @@ void br_cpu_mul_silu(const br_device *dev, int rows, int cols, float *y, int ldy
         for (int c = 0; c < cols; c++) y[(long)r * ldy + c] *= br_silu(z[(long)r * ldz + c]);
 }
 
-void br_cpu_embed(const br_device *dev, int n, int dim, const int32_t *ids, const float *table, float scale, float *out) {
+void br_cpu_embed(const br_device *dev, int n, int dim, const int32_t *ids, br_mat table, float scale, float *out) {
     for (int i = 0; i < n; i++) {
-        const float *row = table + (long)ids[i] * dim;
-        for (int j = 0; j < dim; j++) out[(long)i * dim + j] = row[j] * scale;
+        float *o = out + (long)i * dim;
+        br_to_f32(o, (const char *)table.data + (long)ids[i] * dim * (long)br_dtype_size(table.dtype), table.dtype,
+                  (size_t)dim);
+        for (int j = 0; j < dim; j++) o[j] *= scale;
     }
 }
 

@@ -18,11 +18,14 @@ struct br_cuda_ctx {
     int ordinal;
     cudaStream_t stream;
     cublasHandle_t blas;
+    void *ws;                  /* workspace for converted operands (bf16 activations), grows */
+    size_t ws_bytes;
     cudaError_t sticky;        /* first launch/library failure, reported by br_cuda_check */
     cublasStatus_t blas_status;
 };
 
 static inline cudaStream_t br_stream(const br_device *dev) { return dev->cuda->stream; }
+static inline void br_cuda_note(const br_device *dev, cudaError_t e);
 
 /* Records the first failure of an asynchronous call on the device context. */
 static inline void br_cuda_note(const br_device *dev, cudaError_t e) {
@@ -30,6 +33,26 @@ static inline void br_cuda_note(const br_device *dev, cudaError_t e) {
 }
 static inline void br_cuda_note_blas(const br_device *dev, cublasStatus_t s) {
     if (s != CUBLAS_STATUS_SUCCESS && dev->cuda->blas_status == CUBLAS_STATUS_SUCCESS) dev->cuda->blas_status = s;
+}
+
+/* The workspace, at least `bytes` large (NULL, with the error noted, if it cannot grow). */
+static inline void *br_cuda_workspace(const br_device *dev, size_t bytes) {
+    br_cuda_ctx *c = dev->cuda;
+    if (bytes <= c->ws_bytes) return c->ws;
+    if (c->ws) {
+        cudaStreamSynchronize(c->stream); /* queued kernels may still read it */
+        cudaFree(c->ws);
+    }
+    size_t grown = bytes + bytes / 2;
+    cudaError_t e = cudaMalloc(&c->ws, grown);
+    if (e != cudaSuccess) {
+        c->ws = NULL;
+        c->ws_bytes = 0;
+        br_cuda_note(dev, e);
+        return NULL;
+    }
+    c->ws_bytes = grown;
+    return c->ws;
 }
 
 static inline unsigned br_blocks(long n, int threads) { return (unsigned)((n + threads - 1) / threads); }

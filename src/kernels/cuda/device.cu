@@ -64,6 +64,7 @@ extern "C" br_status br_cuda_device_open(int ordinal, br_device **out, br_error 
 extern "C" void br_cuda_device_close(br_device *dev) {
     if (!dev) return;
     cudaStreamSynchronize(dev->cuda->stream);
+    cudaFree(dev->cuda->ws);
     cublasDestroy(dev->cuda->blas);
     cudaStreamDestroy(dev->cuda->stream);
     free(dev->cuda);

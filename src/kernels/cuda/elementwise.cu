@@ -3,6 +3,8 @@
  * one thread per element of a rows x cols block (grid-stride), so every
  * kernel is memory-bound and coalesced along rows.
  */
+#include <cuda_bf16.h>
+
 #include "cuda_common.cuh"
 
 extern "C" {
@@ -62,16 +64,22 @@ extern "C" void br_cuda_mul_silu(const br_device *dev, int rows, int cols, float
     BR_CUDA_LAUNCHED(dev);
 }
 
-__global__ void k_embed(int n, int dim, const int32_t *__restrict__ ids, const float *__restrict__ table, float scale,
+template <typename T>
+__global__ void k_embed(int n, int dim, const int32_t *__restrict__ ids, const T *__restrict__ table, float scale,
                         float *out) {
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)n * dim; i += (long)gridDim.x * blockDim.x)
-        out[i] = table[(long)ids[i / dim] * dim + i % dim] * scale;
+        out[i] = (float)table[(long)ids[i / dim] * dim + i % dim] * scale;
 }
 
-extern "C" void br_cuda_embed(const br_device *dev, int n, int dim, const int32_t *ids, const float *table, float scale,
+extern "C" void br_cuda_embed(const br_device *dev, int n, int dim, const int32_t *ids, br_mat table, float scale,
                               float *out) {
     if (n <= 0) return;
-    k_embed<<<grid_for((long)n * dim), THREADS, 0, br_stream(dev)>>>(n, dim, ids, table, scale, out);
+    if (table.dtype == BR_BF16)
+        k_embed<__nv_bfloat16><<<grid_for((long)n * dim), THREADS, 0, br_stream(dev)>>>(
+            n, dim, ids, (const __nv_bfloat16 *)table.data, scale, out);
+    else
+        k_embed<float><<<grid_for((long)n * dim), THREADS, 0, br_stream(dev)>>>(n, dim, ids, (const float *)table.data,
+                                                                                 scale, out);
     BR_CUDA_LAUNCHED(dev);
 }
 
