@@ -214,7 +214,7 @@ static void test_norms_and_activations(void **state) {
 
 /* ---- recurrent kernels: a state pool of 3 slots, batch rows in slots {2, 0} ---------------------------------------- */
 
-static void test_conv_scan_ssd(void **state) {
+static void test_conv_scan(void **state) {
     (void)state;
     if (!have_gpu()) skip();
     const int B = 2, T = 29, n = B * T;
@@ -258,28 +258,47 @@ static void test_conv_scan_ssd(void **state) {
         br_dev_free(gpu, du), br_dev_free(gpu, ddelta), br_dev_free(gpu, dbias), br_dev_free(gpu, dA);
         br_dev_free(gpu, dB), br_dev_free(gpu, dC), br_dev_free(gpu, dD), br_dev_free(gpu, dzz);
     }
-    { /* SSD: the GPU's recurrent form against the CPU's chunked prefill */
-        const int H = 8, P = 32, N = 64, G = 2, HP = H * P, GN = G * N;
-        const long stride = (long)H * P * N;
-        float *x = host_rand((size_t)n * HP, -1, 1), *dt = host_rand((size_t)n * H, -3, 1), *dtb = host_rand(H, -1, 0.5f);
-        float *A = host_rand(H, -2, -0.1f), *Bm = host_rand((size_t)n * GN, -1, 1), *Cm = host_rand((size_t)n * GN, -1, 1);
-        float *D = host_rand(H, 0, 1), *st = host_rand((size_t)3 * stride, -0.5f, 0.5f), *y = malloc((size_t)n * HP * 4);
-        float *dx = to_gpu(x, (size_t)n * HP * 4), *ddt = to_gpu(dt, (size_t)n * H * 4), *ddtb = to_gpu(dtb, H * 4);
-        float *dA = to_gpu(A, H * 4), *dB = to_gpu(Bm, (size_t)n * GN * 4), *dC = to_gpu(Cm, (size_t)n * GN * 4);
-        float *dD = to_gpu(D, H * 4), *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, (size_t)n * HP * 4, NULL);
-        br_ssd_args a = {B, T, H, P, N, G, 8, x, HP, dt, H, dtb, 0.0f, INFINITY, A, Bm, GN, Cm, GN, D, y, HP, st, slots, stride, NULL};
-        a.work = malloc((size_t)br_ssd_work_floats(&a) * 4);
-        br_cpu_ssd_prefill(CPU, &a);
-        br_ssd_args g = {B, T, H, P, N, G, 8, dx, HP, ddt, H, ddtb, 0.0f, INFINITY, dA, dB, GN, dC, GN, dD, dy, HP, dst, dslots,
-                         stride, NULL};
-        br_cuda_ssd_prefill(gpu, &g);
-        same("ssd prefill", dy, y, (size_t)n * HP);
-        same("ssd state", dst, st, (size_t)3 * stride);
-        free(a.work), free(x), free(dt), free(dtb), free(A), free(Bm), free(Cm), free(D), free(st), free(y);
-        br_dev_free(gpu, dx), br_dev_free(gpu, ddt), br_dev_free(gpu, ddtb), br_dev_free(gpu, dA), br_dev_free(gpu, dB);
-        br_dev_free(gpu, dC), br_dev_free(gpu, dD);
-    }
     br_dev_free(gpu, dslots);
+}
+
+/* SSD prefill on the GPU (recurrent form for short prompts, 64-token chunks
+ * otherwise) against the CPU's chunked prefill with chunks of 8, batch rows in slots {2, 0}. */
+static void check_ssd(const char *what, int T, int H, int P, int N, int G) {
+    const int B = 2, n = B * T, HP = H * P, GN = G * N;
+    const long stride = (long)H * P * N;
+    int32_t slots[2] = {2, 0};
+    int32_t *dslots = to_gpu(slots, sizeof slots);
+    float *x = host_rand((size_t)n * HP, -1, 1), *dt = host_rand((size_t)n * H, -3, 1), *dtb = host_rand(H, -1, 0.5f);
+    float *A = host_rand(H, -2, -0.1f), *Bm = host_rand((size_t)n * GN, -1, 1), *Cm = host_rand((size_t)n * GN, -1, 1);
+    float *D = host_rand(H, 0, 1), *st = host_rand((size_t)3 * stride, -0.5f, 0.5f), *y = malloc((size_t)n * HP * 4);
+    float *dx = to_gpu(x, (size_t)n * HP * 4), *ddt = to_gpu(dt, (size_t)n * H * 4), *ddtb = to_gpu(dtb, H * 4);
+    float *dA = to_gpu(A, H * 4), *dB = to_gpu(Bm, (size_t)n * GN * 4), *dC = to_gpu(Cm, (size_t)n * GN * 4);
+    float *dD = to_gpu(D, H * 4), *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, (size_t)n * HP * 4, NULL);
+    br_ssd_args a = {B, T, H, P, N, G, 8, x, HP, dt, H, dtb, 0.0f, INFINITY, A, Bm, GN, Cm, GN, D, y, HP, st, slots, stride, NULL};
+    a.work = malloc((size_t)br_cpu_ssd_work_floats(CPU, &a) * 4);
+    br_cpu_ssd_prefill(CPU, &a);
+    br_ssd_args g = {B, T, H, P, N, G, 8, dx, HP, ddt, H, ddtb, 0.0f, INFINITY, dA, dB, GN, dC, GN, dD, dy, HP, dst, dslots,
+                     stride, NULL};
+    g.work = br_dev_alloc(gpu, (size_t)br_cuda_ssd_work_floats(gpu, &g) * 4, NULL);
+    assert_non_null(g.work);
+    br_cuda_ssd_prefill(gpu, &g);
+    char name[64];
+    snprintf(name, sizeof name, "ssd %s", what);
+    same(name, dy, y, (size_t)n * HP);
+    snprintf(name, sizeof name, "ssd %s state", what);
+    same(name, dst, st, (size_t)3 * stride);
+    free(a.work), free(x), free(dt), free(dtb), free(A), free(Bm), free(Cm), free(D), free(st), free(y);
+    br_dev_free(gpu, g.work), br_dev_free(gpu, dx), br_dev_free(gpu, ddt), br_dev_free(gpu, ddtb), br_dev_free(gpu, dA);
+    br_dev_free(gpu, dB), br_dev_free(gpu, dC), br_dev_free(gpu, dD), br_dev_free(gpu, dslots);
+}
+
+static void test_ssd(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    check_ssd("recurrent T=5", 5, 8, 32, 64, 2);
+    check_ssd("1 chunk T=29", 29, 8, 32, 64, 2);
+    check_ssd("4 chunks T=200 P=80 N=144", 200, 6, 80, 144, 3);
+    check_ssd("mamba2 shape T=300", 300, 4, 64, 128, 1);
 }
 
 static void test_rope_and_attention(void **state) {
@@ -370,6 +389,87 @@ static void test_random_models_gpu_vs_cpu(void **state) {
         assert_true(e2 < 1e-5);
         free(a), free(b), free(c);
         br_model_free(cpu);
+        br_model_free(g);
+    }
+}
+
+/* Decode attention: 3 sequences in slots {2, 0, 1} of cache rings, one ring wrapped, with and without a window. */
+static void check_attention_decode(int window, int64_t cap, const int64_t *pos) {
+    const int B = 3, H = 8, KVH = 2, hd = 96, qd = H * hd, kd = KVH * hd;
+    const size_t pool = (size_t)3 * cap * kd;
+    int32_t slots[3] = {2, 0, 1};
+    float *q = host_rand((size_t)B * qd, -1, 1), *kn = host_rand((size_t)B * kd, -1, 1), *vn = host_rand((size_t)B * kd, -1, 1);
+    float *kc = host_rand(pool, -1, 1), *vc = host_rand(pool, -1, 1), *o = malloc((size_t)B * qd * 4);
+    float *dq = to_gpu(q, (size_t)B * qd * 4), *dkn = to_gpu(kn, (size_t)B * kd * 4), *dvn = to_gpu(vn, (size_t)B * kd * 4);
+    float *dkc = to_gpu(kc, pool * 4), *dvc = to_gpu(vc, pool * 4), *dout = br_dev_alloc(gpu, (size_t)B * qd * 4, NULL);
+    int32_t *dslots = to_gpu(slots, sizeof slots);
+    int64_t *dpos = to_gpu(pos, 3 * sizeof *pos);
+    br_attn_decode_args a = {B, H, KVH, hd, q, qd, kn, vn, kd, kc, vc, cap, slots, pos, window, 0.1f, o, qd};
+    br_cpu_kv_append(CPU, &a);
+    br_cpu_attention_decode(CPU, &a);
+    br_attn_decode_args g = {B, H, KVH, hd, dq, qd, dkn, dvn, kd, dkc, dvc, cap, dslots, dpos, window, 0.1f, dout, qd};
+    br_cuda_kv_append(gpu, &g);
+    br_cuda_attention_decode(gpu, &g);
+    char name[64];
+    snprintf(name, sizeof name, "decode attention window %d", window);
+    same(name, dout, o, (size_t)B * qd);
+    same("decode k cache", dkc, kc, pool);
+    same("decode v cache", dvc, vc, pool);
+    free(q), free(kn), free(vn), free(kc), free(vc), free(o);
+    br_dev_free(gpu, dq), br_dev_free(gpu, dkn), br_dev_free(gpu, dvn), br_dev_free(gpu, dslots), br_dev_free(gpu, dpos);
+}
+
+static void test_attention_decode(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const int64_t wrapped[3] = {3, 37, 15}, plain[3] = {0, 300, 129};
+    check_attention_decode(8, 16, wrapped); /* position 37 sits at row 5 of a 16-row ring */
+    check_attention_decode(0, 301, plain);
+}
+
+/* Recorded steps (CUDA graphs) give the logits unrecorded steps give:
+ * 3 sequences prefilled to different lengths, then batched steps. */
+static void batched_steps(br_model *m, int steps, float *out) {
+    br_state *s = NULL;
+    br_error err = {0};
+    const int V = br_model_vocab_size(m), lens[3] = {5, 17, 9};
+    int slots[3] = {1, 2, 0};
+    float *scratch = malloc((size_t)17 * V * 4);
+    assert_int_equal(br_state_create(m, 3, 64, &s, &err), BR_OK);
+    for (int b = 0; b < 3; b++) {
+        int32_t ids[17];
+        for (int i = 0; i < lens[b]; i++) ids[i] = (int32_t)((i * 13 + b * 7 + 1) % V);
+        assert_int_equal(br_model_prefill(m, s, 1, &slots[b], ids, lens[b], BR_LOGITS_LAST, scratch, &err), BR_OK);
+    }
+    for (int t = 0; t < steps; t++) {
+        int32_t next[3] = {(int32_t)((t * 5 + 2) % V), (int32_t)((t * 11 + 3) % V), (int32_t)((t * 3 + 4) % V)};
+        br_status st = br_model_step(m, s, 3, slots, next, out + (long)t * 3 * V, &err);
+        if (st != BR_OK) fprintf(stderr, "step: %s\n", err.message);
+        assert_int_equal(st, BR_OK);
+    }
+    free(scratch);
+    br_state_free(s);
+}
+
+static void test_step_graphs(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const char *specs[] = {"mamba", "zamba", "zamba2", "bamba", "falcon_h1", "llama"};
+    uint64_t seed = br_test_seed("step_graphs");
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        br_model *g = random_model(specs[k], seed);
+        br_error err = {0};
+        assert_int_equal(br_model_use_gpu(g, 0, BR_BF16, &err), BR_OK);
+        const int V = br_model_vocab_size(g), steps = 7;
+        float *plain = malloc((size_t)steps * 3 * V * 4), *rec = malloc((size_t)steps * 3 * V * 4);
+        setenv("BRAID_STEP_GRAPHS", "0", 1);
+        batched_steps(g, steps, plain);
+        unsetenv("BRAID_STEP_GRAPHS");
+        batched_steps(g, steps, rec);
+        double e = br_test_rel_err(rec, plain, (size_t)steps * 3 * V);
+        fprintf(stderr, "  %-12s recorded vs unrecorded steps %.2e\n", specs[k], e);
+        assert_true(e < 1e-6);
+        free(plain), free(rec);
         br_model_free(g);
     }
 }
@@ -475,11 +575,14 @@ int main(void) {
 #ifdef BRAID_HAVE_CUDA
         cmocka_unit_test(test_elementwise_and_linear),
         cmocka_unit_test(test_norms_and_activations),
-        cmocka_unit_test(test_conv_scan_ssd),
+        cmocka_unit_test(test_conv_scan),
+        cmocka_unit_test(test_ssd),
+        cmocka_unit_test(test_attention_decode),
         cmocka_unit_test(test_rope_and_attention),
 #endif
         cmocka_unit_test(test_random_models_gpu_vs_cpu),
         cmocka_unit_test(test_random_models_gpu_bf16),
+        cmocka_unit_test(test_step_graphs),
         cmocka_unit_test(test_fixtures_on_gpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,7 +60,7 @@ static void check_ssd(const ssd_case *c, uint64_t *rng) {
     br_cpu_ssd_scan_ref(CPU, &a);
     a.y = y_chk;
     a.state = h_chk;
-    a.work = malloc((size_t)br_ssd_work_floats(&a) * sizeof(float));
+    a.work = malloc((size_t)br_cpu_ssd_work_floats(&br_cpu_device, &a) * sizeof(float));
     br_cpu_ssd_prefill(CPU, &a);
     assert_true(br_test_rel_err(y_chk, y_ref, (size_t)n * HP) < TOL);
     assert_true(br_test_rel_err(h_chk, h_ref, c->batch * st) < TOL);

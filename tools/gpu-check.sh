@@ -33,10 +33,13 @@ echo "== the bundled model on the GPU"
 
 if [ -n "${BENCH_27B:-}" ]; then
     echo "== Mamba2-2.7B shape: braid (random weights) and mamba_ssm (same run)"
-    "$BIN/braid" bench architectures/mamba2-2.7b.yaml --gpu 0 --weights bf16 --prefill 512,2048 --batches 1,16,64 \
+    "$BIN/braid" bench architectures/mamba2-2.7b.yaml --gpu 0 --weights bf16 --prefill 512,2048,8192 --batches 1,16,64 \
         2>&1 | tee "$OUT/bench_mamba2_2.7b.txt"
+    echo "-- the same decode without recorded steps (BRAID_STEP_GRAPHS=0)"
+    BRAID_STEP_GRAPHS=0 "$BIN/braid" bench architectures/mamba2-2.7b.yaml --gpu 0 --weights bf16 --prefill 512 \
+        --batches 1,16,64 2>&1 | tee "$OUT/bench_mamba2_2.7b_nographs.txt"
     if [ -d .peers/mamba_ssm ]; then
-        PYTHONPATH=$PWD/.peers python3 tools/bench/peer_mamba_ssm.py --prefill 512,2048 --batches 1,16,64 \
+        PYTHONPATH=$PWD/.peers python3 tools/bench/peer_mamba_ssm.py --prefill 512,2048,8192 --batches 1,16,64 \
             2>&1 | grep -v Warning | tee "$OUT/peer_mamba_ssm.txt"
     fi
 fi

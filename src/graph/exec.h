@@ -5,8 +5,11 @@
  * are [n_tok = batch*T, width], sequence-major, on the device `dev`.
  * Sequence b lives in state slot slots[b] (host) = dev_slots[b] (device)
  * and has already consumed pos0[b] tokens, so its new tokens sit at
- * absolute positions pos0[b] .. pos0[b]+T-1.  Mode STEP means T == 1 and
- * blocks take their recurrent decode path.
+ * absolute positions pos0[b] .. pos0[b]+T-1 (pos0 is also on the device, as
+ * dev_pos0).  Mode STEP means T == 1 and blocks take their recurrent decode
+ * path; a step reads nothing that changes between calls from the host
+ * (slots and positions come from device memory), so it can be recorded
+ * once and replayed (forward.c).
  */
 #ifndef BR_GRAPH_EXEC_H
 #define BR_GRAPH_EXEC_H
@@ -27,6 +30,7 @@ typedef struct br_exec {
     const int *slots;        /* [batch] state slot of each sequence (host) */
     const int32_t *dev_slots;/* the same on the device */
     const int64_t *pos0;     /* [batch] tokens each sequence consumed before this pass (host) */
+    const int64_t *dev_pos0; /* the same on the device */
     struct br_state *state;
     br_arena *scratch;       /* device temporaries */
     br_arena *host_scratch;  /* host temporaries */
@@ -39,6 +43,8 @@ static inline float *br_exec_conv_pool(const br_exec *ex, const br_site *site) {
 static inline float *br_exec_ssm_pool(const br_exec *ex, const br_site *site) {
     return ex->state->ssm[site->state_id];
 }
+/* KV cache pools of one invocation: [n_slots, cap, half] each; *cap set. */
+void br_exec_kv_pool(const br_exec *ex, const br_site *site, float **k, float **v, int64_t *cap);
 /* KV cache rows of one invocation for sequence b: [cap, half] each; *cap set. */
 void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float **v, int64_t *cap);
 

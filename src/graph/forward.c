@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -24,14 +25,19 @@
 #include "kernels/linear.h"
 #include "kernels/norm.h"
 
-void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float **v, int64_t *cap) {
+void br_exec_kv_pool(const br_exec *ex, const br_site *site, float **k, float **v, int64_t *cap) {
     const struct br_state *s = ex->state;
-    int64_t c = s->kv_cap[site->kv_id];
-    size_t row = (size_t)(s->plan->kv_need[site->kv_id].kv_elems_per_token / 2);
-    size_t off = (size_t)ex->slots[b] * (size_t)c * row;
-    *k = s->k[site->kv_id] + off;
-    *v = s->v[site->kv_id] + off;
-    *cap = c;
+    *k = s->k[site->kv_id];
+    *v = s->v[site->kv_id];
+    *cap = s->kv_cap[site->kv_id];
+}
+
+void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float **v, int64_t *cap) {
+    br_exec_kv_pool(ex, site, k, v, cap);
+    size_t row = (size_t)(ex->state->plan->kv_need[site->kv_id].kv_elems_per_token / 2);
+    size_t off = (size_t)ex->slots[b] * (size_t)*cap * row;
+    *k += off;
+    *v += off;
 }
 
 static void apply_norm(const br_device *dev, const br_norm_def *n, const float *w, const float *b, int rows, int width,
@@ -124,23 +130,96 @@ static br_status run_unit(const br_plan *plan, const br_plan_unit *pu, br_exec *
     return BR_OK;
 }
 
-/* Final norm and head over the rows that need logits; downloads them. */
-static br_status logits_out(const struct br_model *m, br_exec *ex, const float *x, br_logits_mode lm, float *logits,
-                            br_error *err) {
+/* Final norm and head over the rows that need logits: *lg [rows, V] on the device. */
+static br_status logits_compute(const struct br_model *m, br_exec *ex, const float *x, br_logits_mode lm, float **lg,
+                                br_error *err) {
     const br_plan *plan = &m->plan;
     const struct br_spec *spec = m->spec;
     const br_device *dev = ex->dev;
     const int D = spec->d_model, V = spec->vocab_size, T = ex->T;
     const int rows = lm == BR_LOGITS_ALL ? ex->n_tok : ex->batch;
-    float *h = br_exec_scratch(ex, (size_t)rows * D, err), *lg = br_exec_scratch(ex, (size_t)rows * V, err);
-    if (!h || !lg) return BR_ERR_NOMEM;
+    float *h = br_exec_scratch(ex, (size_t)rows * D, err);
+    if (!h || !(*lg = br_exec_scratch(ex, (size_t)rows * V, err))) return BR_ERR_NOMEM;
     if (lm == BR_LOGITS_ALL) BR_K(dev, copy2d, rows, D, x, D, h, D);
     else BR_K(dev, copy2d, rows, D, x + (long)(T - 1) * D, T * D, h, D); /* each sequence's last row */
     apply_norm(dev, &spec->final_norm, plan->final_w, plan->final_b, rows, D, h, h);
-    BR_K(dev, linear, rows, D, V, h, D, plan->lm_head, NULL, 0.0f, lg, V);
-    if (spec->logit_scale != 1.0) BR_K(dev, scale2d, rows, V, (float)spec->logit_scale, lg, V);
-    BR_TRY(br_dev_check(dev, err));
-    return br_dev_download(dev, logits, lg, (size_t)rows * V * sizeof(float), err);
+    BR_K(dev, linear, rows, D, V, h, D, plan->lm_head, NULL, 0.0f, *lg, V);
+    if (spec->logit_scale != 1.0) BR_K(dev, scale2d, rows, V, (float)spec->logit_scale, *lg, V);
+    return br_dev_check(dev, err);
+}
+
+/* Everything between the uploaded ids and the logits on the device: the
+ * part of a step that is recorded.  *lg is NULL when no logits are wanted. */
+static br_status run_body(const struct br_model *m, br_exec *ex, const int32_t *ids, br_logits_mode lm, float **lg,
+                          br_error *err) {
+    const br_plan *plan = &m->plan;
+    const struct br_spec *spec = m->spec;
+    const br_device *dev = ex->dev;
+    struct br_state *s = ex->state;
+    const int D = spec->d_model, n = ex->n_tok;
+    float *x = br_exec_scratch(ex, (size_t)n * D, err), *e = NULL;
+    if (!x) return BR_ERR_NOMEM;
+    BR_K(dev, embed, n, D, ids, plan->embed, (float)spec->embedding_scale, x);
+    if (plan->uses_embedding) {
+        if (!(e = br_exec_scratch(ex, (size_t)n * D, err))) return BR_ERR_NOMEM;
+        BR_K(dev, copy2d, n, D, x, D, e, D);
+    }
+    /* After a residual unit no temporary is live (a pass/inject output is
+     * consumed by the unit after it), so the arena rewinds to here. */
+    float *prev = NULL, *pending = NULL;
+    br_arena_mark live = br_arena_mark_get(&s->scratch);
+    for (int k = 0; k < plan->n_units; k++) {
+        const br_plan_unit *pu = &plan->units[k];
+        BR_TRY(run_unit(plan, pu, ex, x, e, &prev, &pending, err));
+        if (pu->def->combine == BR_COMBINE_RESIDUAL) br_arena_release(&s->scratch, live);
+    }
+    *lg = NULL;
+    return lm == BR_LOGITS_NONE ? BR_OK : logits_compute(m, ex, x, lm, lg, err);
+}
+
+static int marks_equal(br_arena_mark a, br_arena_mark b) {
+    return a.chunk == b.chunk && a.used == b.used && a.in_use == b.in_use;
+}
+
+/* A step through its recording: replays the one made for this batch and
+ * scratch layout, records one on the second step of a batch size (the
+ * first grows the scratch and workspaces), runs unrecorded otherwise.  A
+ * recording the device refuses turns recording off for this state. */
+static br_status run_step(const struct br_model *m, br_exec *ex, const int32_t *ids, br_arena_mark key, float **lg,
+                          br_error *err) {
+    struct br_state *s = ex->state;
+    const char *env = getenv("BRAID_STEP_GRAPHS");
+    const int allowed = s->step_recordable && m->dev->backend != BR_BACKEND_CPU && !(env && !strcmp(env, "0"));
+    br_arena_mark here = br_arena_mark_get(&s->scratch);
+    if (!allowed) return run_body(m, ex, ids, BR_LOGITS_LAST, lg, err);
+    if (s->graph && s->graph_batch == ex->batch && marks_equal(s->graph_mark, key)) {
+        *lg = s->graph_logits;
+        return br_dev_replay(ex->dev, s->graph, err);
+    }
+    if (s->warm_batch != ex->batch) {
+        s->warm_batch = ex->batch;
+        return run_body(m, ex, ids, BR_LOGITS_LAST, lg, err);
+    }
+    br_dev_graph_free(ex->dev, s->graph);
+    s->graph = NULL;
+    br_error rec_err = {0};
+    br_status st = br_dev_record_begin(ex->dev, &rec_err);
+    if (st == BR_OK) {
+        st = run_body(m, ex, ids, BR_LOGITS_LAST, lg, &rec_err);
+        void *g = NULL;
+        br_status end = br_dev_record_end(ex->dev, &g, &rec_err);
+        if (st == BR_OK && end == BR_OK) {
+            s->graph = g;
+            s->graph_batch = ex->batch;
+            s->graph_mark = key;
+            s->graph_logits = *lg;
+            return br_dev_replay(ex->dev, g, err);
+        }
+        br_dev_graph_free(ex->dev, g);
+    }
+    s->step_recordable = 0; /* recording refused: run this and later steps as they are */
+    br_arena_release(&s->scratch, here);
+    return run_body(m, ex, ids, BR_LOGITS_LAST, lg, err);
 }
 
 static br_status forward(const struct br_model *m, struct br_state *s, int batch, const int *slots,
@@ -148,36 +227,27 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
                          br_error *err) {
     BR_TRY(check_call(m, s, batch, slots, tokens, T, err));
     if (mode == BR_RUN_STEP && T != 1) return BR_FAIL(err, BR_ERR_INVALID_ARG, "step runs one token per sequence");
-    const br_plan *plan = &m->plan;
-    const struct br_spec *spec = m->spec;
     const br_device *dev = m->dev;
-    const int D = spec->d_model, n = batch * T;
+    const int n = batch * T;
     int64_t pos0[batch];
     for (int b = 0; b < batch; b++) pos0[b] = s->pos[slots[b]];
-    br_exec ex = {dev, mode, batch, T, n, slots, NULL, pos0, s, &s->scratch, &s->host_scratch};
+    br_exec ex = {dev, mode, batch, T, n, slots, NULL, pos0, NULL, s, &s->scratch, &s->host_scratch};
     br_arena_mark start = br_arena_mark_get(&s->scratch), hstart = br_arena_mark_get(&s->host_scratch);
     br_status st = BR_OK;
     int32_t *ids = (int32_t *)br_exec_scratch(&ex, (size_t)n, err), *dslots = (int32_t *)br_exec_scratch(&ex, (size_t)batch, err);
-    float *x = br_exec_scratch(&ex, (size_t)n * D, err), *e = NULL;
-    if (!ids || !dslots || !x) st = BR_ERR_NOMEM;
+    int64_t *dpos = (int64_t *)br_exec_scratch(&ex, (size_t)batch * 2, err);
+    float *lg = NULL;
+    if (!ids || !dslots || !dpos) st = BR_ERR_NOMEM;
     if (st == BR_OK) st = br_dev_upload(dev, ids, tokens, (size_t)n * sizeof *ids, err);
     if (st == BR_OK) st = br_dev_upload(dev, dslots, slots, (size_t)batch * sizeof *dslots, err);
+    if (st == BR_OK) st = br_dev_upload(dev, dpos, pos0, (size_t)batch * sizeof *dpos, err);
     ex.dev_slots = dslots;
-    if (st == BR_OK) BR_K(dev, embed, n, D, ids, plan->embed, (float)spec->embedding_scale, x);
-    if (st == BR_OK && plan->uses_embedding) {
-        if (!(e = br_exec_scratch(&ex, (size_t)n * D, err))) st = BR_ERR_NOMEM;
-        else BR_K(dev, copy2d, n, D, x, D, e, D);
+    ex.dev_pos0 = dpos;
+    if (st == BR_OK) st = mode == BR_RUN_STEP ? run_step(m, &ex, ids, start, &lg, err) : run_body(m, &ex, ids, lm, &lg, err);
+    if (st == BR_OK && lg && logits) {
+        const int rows = lm == BR_LOGITS_ALL ? n : batch;
+        st = br_dev_download(dev, logits, lg, (size_t)rows * m->spec->vocab_size * sizeof(float), err);
     }
-    /* After a residual unit no temporary is live (a pass/inject output is
-     * consumed by the unit after it), so the arena rewinds to here. */
-    float *prev = NULL, *pending = NULL;
-    br_arena_mark live = br_arena_mark_get(&s->scratch);
-    for (int k = 0; k < plan->n_units && st == BR_OK; k++) {
-        const br_plan_unit *pu = &plan->units[k];
-        st = run_unit(plan, pu, &ex, x, e, &prev, &pending, err);
-        if (pu->def->combine == BR_COMBINE_RESIDUAL) br_arena_release(&s->scratch, live);
-    }
-    if (st == BR_OK && lm != BR_LOGITS_NONE && logits) st = logits_out(m, &ex, x, lm, logits, err);
     if (st == BR_OK) st = br_dev_sync(dev, err);
     br_arena_release(&s->scratch, start);
     br_arena_release(&s->host_scratch, hstart);

@@ -21,6 +21,10 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_s
     s->max_context = max_context;
     s->scratch.dev = dev;
     s->host_scratch.dev = &br_cpu_device;
+    s->step_recordable = 1;
+    for (int u = 0; u < plan->n_units; u++)
+        for (int b = 0; b < plan->units[u].def->n_blocks; b++)
+            if (plan->units[u].blocks[b]->type->syncs_host) s->step_recordable = 0;
     br_status st = BR_OK;
     if (!(s->pos = br_calloc((size_t)n_slots, sizeof *s->pos, err)) ||
         !(s->conv = br_calloc((size_t)plan->n_state + 1, sizeof *s->conv, err)) ||
@@ -69,6 +73,7 @@ void br_state_free(struct br_state *s) {
     free(s->v);
     free(s->kv_cap);
     free(s->pos);
+    br_dev_graph_free(s->dev, s->graph);
     br_arena_free(&s->scratch);
     br_arena_free(&s->host_scratch);
     free(s);

@@ -33,6 +33,15 @@ struct br_state {
     int64_t *kv_cap;       /* [plan->n_kv] tokens each cache row holds */
     br_arena scratch;      /* device temporaries of a forward pass */
     br_arena host_scratch; /* host temporaries (MoE routing) */
+    /* Decode steps recorded once and replayed (forward.c): the recording for
+     * batches of graph_batch, made when the scratch arena stood at graph_mark,
+     * leaves the logits at graph_logits. */
+    int step_recordable;   /* no block of the plan reads device results on the host */
+    int warm_batch;        /* batch of the last unrecorded step (recording starts at the second) */
+    void *graph;
+    int graph_batch;
+    br_arena_mark graph_mark;
+    float *graph_logits;
 };
 
 br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_slots, int64_t max_context,

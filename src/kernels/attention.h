@@ -39,10 +39,33 @@ typedef struct br_attn_args {
 long br_attn_work_floats(const br_attn_args *a);
 void br_cpu_attention(const br_device *dev, const br_attn_args *a);
 
+/* Decoding: each of `batch` sequences adds one token at absolute position
+ * pos[b].  Its cache (slot slots[b] of the pools) keeps the row of position
+ * p at p % cap; kv_append writes the new k, v rows there, then
+ * attention_decode attends q_b over positions (pos[b] - window, pos[b]].
+ * slots and pos live on the device, so a recorded step replays unchanged. */
+typedef struct br_attn_decode_args {
+    int batch, heads, kv_heads, head_dim;
+    const float *q; int ldq;              /* [batch, heads*hd] */
+    const float *k_new, *v_new; int ldkv; /* [batch, kv_heads*hd] */
+    float *k_cache, *v_cache;             /* pools [n_slots, cap, kv_heads*hd] */
+    int64_t cap;
+    const int32_t *slots;                 /* [batch] */
+    const int64_t *pos;                   /* [batch] */
+    int window;
+    float scale;
+    float *o; int ldo;                    /* [batch, heads*hd] */
+} br_attn_decode_args;
+
+void br_cpu_kv_append(const br_device *dev, const br_attn_decode_args *a);
+void br_cpu_attention_decode(const br_device *dev, const br_attn_decode_args *a);
+
 #ifdef BRAID_HAVE_CUDA
 void br_cuda_rope(const br_device *dev, int n, int heads, int head_dim, int rot_dim, float theta, br_rope_style style, const int64_t *pos,
                  float *x, int ldx);
 void br_cuda_attention(const br_device *dev, const br_attn_args *a);
+void br_cuda_kv_append(const br_device *dev, const br_attn_decode_args *a);
+void br_cuda_attention_decode(const br_device *dev, const br_attn_decode_args *a);
 #endif
 
 #endif /* BR_KERNELS_ATTENTION_H */

@@ -60,6 +60,16 @@ br_status br_dev_check(const br_device *dev, br_error *err);
 /* Waits for queued work and reports failures. */
 br_status br_dev_sync(const br_device *dev, br_error *err);
 
+/* Recording (CUDA graphs): between record_begin and record_end the device
+ * queues nothing and runs nothing; it records the kernels, which replay then
+ * runs again with the same arguments in one launch.  record_end hands back
+ * the recording (*graph, freed with br_dev_graph_free) or fails, leaving the
+ * device usable.  The CPU records nothing: record_begin says unsupported. */
+br_status br_dev_record_begin(const br_device *dev, br_error *err);
+br_status br_dev_record_end(const br_device *dev, void **graph, br_error *err);
+br_status br_dev_replay(const br_device *dev, void *graph, br_error *err);
+void br_dev_graph_free(const br_device *dev, void *graph); /* NULL-safe */
+
 #ifdef BRAID_HAVE_CUDA
 /* Opens GPU `ordinal`: a stream and a cuBLAS handle. *out owned by the caller. */
 br_status br_cuda_device_open(int ordinal, br_device **out, br_error *err);

@@ -32,17 +32,18 @@ typedef struct br_ssd_args {
     float *state;             /* state pool [n_slots, ...]; sequence b uses slot slots[b]: [heads, P, N] */
     const int32_t *slots;     /* [batch] slot of each sequence (on the device) */
     long state_stride;        /* elements per slot */
-    float *work;                   /* prefill scratch: br_ssd_work_floats(args) floats */
+    float *work;                   /* prefill scratch: <backend>_ssd_work_floats(dev, args) floats */
 } br_ssd_args;
 
-/* Scratch the chunked prefill needs. */
-long br_ssd_work_floats(const br_ssd_args *a);
-
+/* Scratch (floats, on the device) the prefill of `a` needs; the backends
+ * chunk differently, so each says: BR_K(dev, ssd_work_floats, a). */
+long br_cpu_ssd_work_floats(const br_device *dev, const br_ssd_args *a);
 void br_cpu_ssd_prefill(const br_device *dev, const br_ssd_args *a);
 void br_cpu_ssd_step(const br_device *dev, const br_ssd_args *a); /* T == 1 */
 void br_cpu_ssd_scan_ref(const br_device *dev, const br_ssd_args *a);
 
 #ifdef BRAID_HAVE_CUDA
+long br_cuda_ssd_work_floats(const br_device *dev, const br_ssd_args *a);
 void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a);
 void br_cuda_ssd_step(const br_device *dev, const br_ssd_args *a);
 #endif

@@ -10,6 +10,8 @@
  * Without a window the cache holds every position and the new rows are
  * written before attending; with a window it is a ring of `window` rows and
  * the rows still visible are gathered before the new ones overwrite them.
+ * A decode step writes each sequence's new row at position % cap, then
+ * attends over the ring (kernels/attention.h: kv_append, attention_decode).
  */
 #include <math.h>
 #include <stddef.h>
@@ -160,26 +162,45 @@ static br_status attend_sequence(const attn_cfg *c, br_exec *ex, const br_site *
     return BR_OK;
 }
 
+/* q, k, v of the n rows of x, k times key_scale; scratch from ex. */
+static br_status project_qkv(const br_block_inst *blk, br_exec *ex, const br_site *site, const float *x, float **q,
+                             float **k, float **v, br_error *err) {
+    const attn_cfg *c = blk->cfg;
+    const attn_w *w = blk->bound;
+    const int n = ex->n_tok, qd = c->heads * c->head_dim, kd = c->kv_heads * c->head_dim, in = blk->dims.in_dim;
+    *q = br_exec_scratch(ex, (size_t)n * qd, err);
+    *k = br_exec_scratch(ex, (size_t)n * kd, err);
+    *v = br_exec_scratch(ex, (size_t)n * kd, err);
+    if (!*q || !*k || !*v) return BR_ERR_NOMEM;
+    BR_TRY(br_lin_run(&w->q, ex, site, n, x, in, *q, qd, 0.0f, err));
+    BR_TRY(br_lin_run(&w->k, ex, site, n, x, in, *k, kd, 0.0f, err));
+    BR_TRY(br_lin_run(&w->v, ex, site, n, x, in, *v, kd, 0.0f, err));
+    if (c->key_scale != 1.0) BR_K(ex->dev, scale2d, n, kd, (float)c->key_scale, *k, kd);
+    return BR_OK;
+}
+
+static void rotate(const attn_cfg *c, const attn_w *w, const br_device *dev, int n, const int64_t *pos, float *q,
+                   float *k) {
+    const int qd = c->heads * c->head_dim, kd = c->kv_heads * c->head_dim;
+    BR_K(dev, rope, n, c->heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, q, qd);
+    BR_K(dev, rope, n, c->kv_heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, k, kd);
+}
+
 static br_status attn_run(const br_block_inst *blk, br_exec *ex, const br_site *site, const float *x, float *y,
                           br_error *err) {
     const attn_cfg *c = blk->cfg;
     const attn_w *w = blk->bound;
-    const br_device *dev = ex->dev;
-    const int n = ex->n_tok, qd = c->heads * c->head_dim, kd = c->kv_heads * c->head_dim, in = blk->dims.in_dim;
-    float *q = br_exec_scratch(ex, (size_t)n * qd, err), *k = br_exec_scratch(ex, (size_t)n * kd, err);
-    float *v = br_exec_scratch(ex, (size_t)n * kd, err), *o = br_exec_scratch(ex, (size_t)n * qd, err);
+    const int n = ex->n_tok, qd = c->heads * c->head_dim, kd = c->kv_heads * c->head_dim;
+    float *q, *k, *v;
+    BR_TRY(project_qkv(blk, ex, site, x, &q, &k, &v, err));
+    float *o = br_exec_scratch(ex, (size_t)n * qd, err);
     int64_t *pos = (int64_t *)br_exec_scratch(ex, (size_t)n * 2, err);
     int64_t *host_pos = (int64_t *)br_exec_host_scratch(ex, (size_t)n * 2, err);
-    if (!q || !k || !v || !o || !pos || !host_pos) return BR_ERR_NOMEM;
-    BR_TRY(br_lin_run(&w->q, ex, site, n, x, in, q, qd, 0.0f, err));
-    BR_TRY(br_lin_run(&w->k, ex, site, n, x, in, k, kd, 0.0f, err));
-    BR_TRY(br_lin_run(&w->v, ex, site, n, x, in, v, kd, 0.0f, err));
-    if (c->key_scale != 1.0) BR_K(dev, scale2d, n, kd, (float)c->key_scale, k, kd);
+    if (!o || !pos || !host_pos) return BR_ERR_NOMEM;
     for (int b = 0; b < ex->batch; b++)
         for (int t = 0; t < ex->T; t++) host_pos[(long)b * ex->T + t] = ex->pos0[b] + t;
-    BR_TRY(br_dev_upload(dev, pos, host_pos, (size_t)n * sizeof *pos, err));
-    BR_K(dev, rope, n, c->heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, q, qd);
-    BR_K(dev, rope, n, c->kv_heads, c->head_dim, w->rot_dim, (float)c->rope_theta, (br_rope_style)c->rope, pos, k, kd);
+    BR_TRY(br_dev_upload(ex->dev, pos, host_pos, (size_t)n * sizeof *pos, err));
+    rotate(c, w, ex->dev, n, pos, q, k);
     for (int b = 0; b < ex->batch; b++) {
         br_arena_mark mark = br_arena_mark_get(ex->scratch);
         long r0 = (long)b * ex->T;
@@ -188,6 +209,26 @@ static br_status attn_run(const br_block_inst *blk, br_exec *ex, const br_site *
         if (st != BR_OK) return st;
     }
     return br_lin_run(&w->o, ex, site, n, o, qd, y, blk->dims.d_model, 0.0f, err);
+}
+
+/* One token per sequence: positions from the device, all sequences in one launch each. */
+static br_status attn_step(const br_block_inst *blk, br_exec *ex, const br_site *site, const float *x, float *y,
+                           br_error *err) {
+    const attn_cfg *c = blk->cfg;
+    const attn_w *w = blk->bound;
+    const int qd = c->heads * c->head_dim, kd = c->kv_heads * c->head_dim;
+    float *q, *k, *v, *kc, *vc;
+    int64_t cap;
+    BR_TRY(project_qkv(blk, ex, site, x, &q, &k, &v, err));
+    float *o = br_exec_scratch(ex, (size_t)ex->batch * qd, err);
+    if (!o) return BR_ERR_NOMEM;
+    rotate(c, w, ex->dev, ex->batch, ex->dev_pos0, q, k);
+    br_exec_kv_pool(ex, site, &kc, &vc, &cap);
+    br_attn_decode_args a = {ex->batch, c->heads, c->kv_heads, c->head_dim, q, qd, k, v, kd, kc, vc, cap,
+                             ex->dev_slots, ex->dev_pos0, c->window, (float)c->scale, o, qd};
+    BR_K(ex->dev, kv_append, &a);
+    BR_K(ex->dev, attention_decode, &a);
+    return br_lin_run(&w->o, ex, site, ex->batch, o, qd, y, blk->dims.d_model, 0.0f, err);
 }
 
 const br_layer_type br_layer_attention = {
@@ -202,4 +243,5 @@ const br_layer_type br_layer_attention = {
     .bind = attn_bind,
     .unbind = free,
     .prefill = attn_run,
+    .step = attn_step,
 };

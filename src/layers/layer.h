@@ -143,6 +143,9 @@ typedef struct br_layer_type {
     void (*unbind)(void *bound);
     br_block_run_fn prefill;
     br_block_run_fn step;
+    /* 1: a step reads device results on the host (MoE routing), so a decode
+     * step of a plan holding it cannot be recorded and replayed. */
+    int syncs_host;
 } br_layer_type;
 
 /* The registry: every layer type braid knows. */

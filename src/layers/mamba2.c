@@ -183,7 +183,7 @@ static br_status m2_run(const br_block_inst *blk, br_exec *ex, const br_site *si
     if (step) {
         BR_K(ex->dev, ssd_step, &sa);
     } else {
-        if (!(sa.work = br_exec_scratch(ex, (size_t)br_ssd_work_floats(&sa), err))) return BR_ERR_NOMEM;
+        if (!(sa.work = br_exec_scratch(ex, (size_t)BR_K(ex->dev, ssd_work_floats, &sa), err))) return BR_ERR_NOMEM;
         BR_K(ex->dev, ssd_prefill, &sa);
     }
     if (c->norm == M2_NORM_GATED) {

@@ -254,4 +254,5 @@ const br_layer_type br_layer_moe = {
     .bind = moe_bind,
     .unbind = moe_unbind,
     .prefill = moe_run,
+    .syncs_host = 1,
 };

@@ -3,12 +3,15 @@
  * GQA.  Per query head and block of up to 128 query rows:
  *   S = scale Q K^T (BLAS), mask, P = softmax(S) with the sum in double,
  *   O = P V (BLAS)
- * so long prefills run at BLAS speed on every core.
+ * so long prefills run at BLAS speed on every core.  Decoding (one query
+ * per sequence over its cache ring) scores the keys twice, once for the
+ * max and once for the sums, in double, and needs no scratch.
  */
 #include "kernels/attention.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <string.h>
 
 #define Q_BLOCK 128
 
@@ -71,6 +74,49 @@ void br_cpu_attention(const br_device *dev, const br_attn_args *a) {
             for (int r = 0; r < rows; r++) softmax_row(P + (long)r * a->S, a->S, a->q_pos0 + i0 + r, a->k_pos0, a->window);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, a->S, 1.0f, P, a->S, V, a->ldv, 0.0f, O,
                         a->ldo);
+        }
+    }
+}
+
+static inline float *cache_row(float *pool, const br_attn_decode_args *a, int b, int64_t p) {
+    const long row = (long)a->kv_heads * a->head_dim;
+    return pool + ((long)a->slots[b] * a->cap + p % a->cap) * row;
+}
+
+void br_cpu_kv_append(const br_device *dev, const br_attn_decode_args *a) {
+    const long row = (long)a->kv_heads * a->head_dim;
+    for (int b = 0; b < a->batch; b++) {
+        memcpy(cache_row(a->k_cache, a, b, a->pos[b]), a->k_new + (long)b * a->ldkv, (size_t)row * sizeof(float));
+        memcpy(cache_row(a->v_cache, a, b, a->pos[b]), a->v_new + (long)b * a->ldkv, (size_t)row * sizeof(float));
+    }
+}
+
+void br_cpu_attention_decode(const br_device *dev, const br_attn_decode_args *a) {
+    const int hd = a->head_dim, group = a->heads / a->kv_heads;
+    for (int b = 0; b < a->batch; b++) {
+        const int64_t pos = a->pos[b], lo = a->window > 0 && pos - a->window + 1 > 0 ? pos - a->window + 1 : 0;
+        for (int h = 0; h < a->heads; h++) {
+            const int kh = h / group;
+            const float *q = a->q + (long)b * a->ldq + (long)h * hd;
+            float *o = a->o + (long)b * a->ldo + (long)h * hd;
+            double mx = -INFINITY, sum = 0, acc[hd];
+            for (int64_t p = lo; p <= pos; p++) {
+                const float *k = cache_row(a->k_cache, a, b, p) + (long)kh * hd;
+                float dot = 0.0f;
+                for (int d = 0; d < hd; d++) dot += q[d] * k[d];
+                mx = dot * a->scale > mx ? dot * a->scale : mx;
+            }
+            for (int d = 0; d < hd; d++) acc[d] = 0;
+            for (int64_t p = lo; p <= pos; p++) {
+                const float *k = cache_row(a->k_cache, a, b, p) + (long)kh * hd;
+                const float *v = cache_row(a->v_cache, a, b, p) + (long)kh * hd;
+                float dot = 0.0f;
+                for (int d = 0; d < hd; d++) dot += q[d] * k[d];
+                const double w = exp((double)(dot * a->scale) - mx);
+                sum += w;
+                for (int d = 0; d < hd; d++) acc[d] += w * v[d];
+            }
+            for (int d = 0; d < hd; d++) o[d] = (float)(acc[d] / sum);
         }
     }
 }

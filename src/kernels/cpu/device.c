@@ -18,6 +18,10 @@ br_status br_cuda_copy(const br_device *dev, void *dst, const void *src, size_t 
 br_status br_cuda_zero(const br_device *dev, void *p, size_t bytes, br_error *err);
 br_status br_cuda_check(const br_device *dev, br_error *err);
 br_status br_cuda_sync(const br_device *dev, br_error *err);
+br_status br_cuda_record_begin(const br_device *dev, br_error *err);
+br_status br_cuda_record_end(const br_device *dev, void **graph, br_error *err);
+br_status br_cuda_replay(const br_device *dev, void *graph, br_error *err);
+void br_cuda_graph_free(void *graph);
 #define ON_CUDA(dev) ((dev) && (dev)->backend == BR_BACKEND_CUDA)
 #else
 #define ON_CUDA(dev) 0
@@ -84,4 +88,32 @@ br_status br_dev_sync(const br_device *dev, br_error *err) {
     if (ON_CUDA(dev)) return br_cuda_sync(dev, err);
 #endif
     return BR_OK;
+}
+
+br_status br_dev_record_begin(const br_device *dev, br_error *err) {
+#ifdef BRAID_HAVE_CUDA
+    if (ON_CUDA(dev)) return br_cuda_record_begin(dev, err);
+#endif
+    return BR_FAIL(err, BR_ERR_UNSUPPORTED, "the CPU device does not record kernels");
+}
+
+br_status br_dev_record_end(const br_device *dev, void **graph, br_error *err) {
+#ifdef BRAID_HAVE_CUDA
+    if (ON_CUDA(dev)) return br_cuda_record_end(dev, graph, err);
+#endif
+    *graph = NULL;
+    return BR_FAIL(err, BR_ERR_UNSUPPORTED, "the CPU device does not record kernels");
+}
+
+br_status br_dev_replay(const br_device *dev, void *graph, br_error *err) {
+#ifdef BRAID_HAVE_CUDA
+    if (ON_CUDA(dev)) return br_cuda_replay(dev, graph, err);
+#endif
+    return BR_FAIL(err, BR_ERR_UNSUPPORTED, "the CPU device does not replay recordings");
+}
+
+void br_dev_graph_free(const br_device *dev, void *graph) {
+#ifdef BRAID_HAVE_CUDA
+    if (graph && ON_CUDA(dev)) br_cuda_graph_free(graph);
+#endif
 }

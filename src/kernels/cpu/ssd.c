@@ -26,7 +26,7 @@ static inline float step_dt(const br_ssd_args *a, long row, int h) {
     return dt;
 }
 
-long br_ssd_work_floats(const br_ssd_args *a) {
+long br_cpu_ssd_work_floats(const br_device *dev, const br_ssd_args *a) {
     long Q = a->chunk, P = a->head_dim;
     return Q * Q + 3 * Q * P + 2 * Q;
 }

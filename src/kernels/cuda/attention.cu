@@ -2,13 +2,15 @@
  * attention.cu - RoPE and causal (windowed) attention with GQA.
  *
  * Attention: one block of 128 threads per (query row, head) walks the
- * visible keys in tiles of 128: each thread scores one key, the block keeps
+ * visible keys (of a prompt, or of a sequence's cache ring when decoding)
+ * in tiles of 128: each thread scores one key, the block keeps
  * a running max and sum (online softmax) and each thread accumulates
  * output dims d = tid, tid+128 (head_dim up to 256).  Exact f32 math; no
  * tensor cores yet (cuDNN's fused attention is the next step for long
  * prefills).
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "cuda_common.cuh"
 
@@ -46,34 +48,33 @@ extern "C" void br_cuda_rope(const br_device *dev, int n, int heads, int head_di
     BR_CUDA_LAUNCHED(dev);
 }
 
-__global__ void k_attention(br_attn_args a) {
+/* One query row q (head_dim hd) over keys j in [lo, hi) whose rows sit at
+ * k + (j % cap) * ldk (v likewise): the block of THREADS threads scores a
+ * tile of keys (one each), keeps the running max and sum, and thread tid
+ * accumulates output dims tid and tid + THREADS. */
+__device__ void attend_row(const float *qi, const float *k, const float *v, long ldk, long ldv, int64_t lo, int64_t hi,
+                           int64_t cap, int hd, float scale, float *o) {
     __shared__ float q[MAX_HD], p[THREADS], red[32];
-    const int i = blockIdx.x, h = blockIdx.y, tid = threadIdx.x, hd = a.head_dim;
-    const int kh = h / (a.heads / a.kv_heads);
-    const float *qi = a.q + (long)i * a.ldq + (long)h * hd;
+    const int tid = threadIdx.x;
     for (int d = tid; d < hd; d += THREADS) q[d] = qi[d];
-    const long qpos = a.q_pos0 + i;
-    int lo = 0, hi = a.S; /* visible keys: k_pos0 + j in (qpos - window, qpos] */
-    if (qpos - a.k_pos0 + 1 < hi) hi = (int)(qpos - a.k_pos0 + 1);
-    if (a.window > 0 && qpos - a.window + 1 - a.k_pos0 > lo) lo = (int)(qpos - a.window + 1 - a.k_pos0);
     float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
     __syncthreads();
-    for (int j0 = lo; j0 < hi; j0 += THREADS) {
-        const int j = j0 + tid;
+    for (int64_t j0 = lo; j0 < hi; j0 += THREADS) {
+        const int64_t j = j0 + tid;
         float s = -INFINITY;
         if (j < hi) {
-            const float *k = a.k + (long)j * a.ldk + (long)kh * hd;
+            const float *kr = k + (j % cap) * ldk;
             float dot = 0.0f;
-            for (int d = 0; d < hd; d++) dot += q[d] * k[d];
-            s = dot * a.scale;
+            for (int d = 0; d < hd; d++) dot += q[d] * kr[d];
+            s = dot * scale;
         }
         /* the tile's max over the block */
-        float v = br_warp_max(s);
+        float mv = br_warp_max(s);
         __syncthreads();
-        if ((tid & 31) == 0) red[tid >> 5] = v;
+        if ((tid & 31) == 0) red[tid >> 5] = mv;
         __syncthreads();
-        v = (tid & 31) < (THREADS >> 5) ? red[tid & 31] : -INFINITY;
-        const float mt = br_warp_max(v);
+        mv = (tid & 31) < (THREADS >> 5) ? red[tid & 31] : -INFINITY;
+        const float mt = br_warp_max(mv);
         const float m_new = fmaxf(m, mt);
         const float alpha = m == -INFINITY ? 0.0f : expf(m - m_new);
         const float pj = j < hi ? expf(s - m_new) : 0.0f;
@@ -83,19 +84,65 @@ __global__ void k_attention(br_attn_args a) {
         l = l * alpha + psum;
         acc0 *= alpha;
         acc1 *= alpha;
-        const int jn = min(THREADS, hi - j0);
+        const int jn = (int)min((int64_t)THREADS, hi - j0);
         for (int t = 0; t < jn; t++) {
-            const float *vrow = a.v + (long)(j0 + t) * a.ldv + (long)kh * hd;
-            if (tid < hd) acc0 += p[t] * vrow[tid];
-            if (tid + THREADS < hd) acc1 += p[t] * vrow[tid + THREADS];
+            const float *vr = v + ((j0 + t) % cap) * ldv;
+            if (tid < hd) acc0 += p[t] * vr[tid];
+            if (tid + THREADS < hd) acc1 += p[t] * vr[tid + THREADS];
         }
         m = m_new;
         __syncthreads();
     }
-    float *o = a.o + (long)i * a.ldo + (long)h * hd;
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     if (tid < hd) o[tid] = acc0 * inv;
     if (tid + THREADS < hd) o[tid + THREADS] = acc1 * inv;
+}
+
+/* grid (T, heads): query row i of a prompt over the keys it sees. */
+__global__ void k_attention(br_attn_args a) {
+    const int i = blockIdx.x, h = blockIdx.y, hd = a.head_dim, kh = h / (a.heads / a.kv_heads);
+    const long qpos = a.q_pos0 + i;
+    int lo = 0, hi = a.S; /* visible keys: k_pos0 + j in (qpos - window, qpos] */
+    if (qpos - a.k_pos0 + 1 < hi) hi = (int)(qpos - a.k_pos0 + 1);
+    if (a.window > 0 && qpos - a.window + 1 - a.k_pos0 > lo) lo = (int)(qpos - a.window + 1 - a.k_pos0);
+    attend_row(a.q + (long)i * a.ldq + (long)h * hd, a.k + (long)kh * hd, a.v + (long)kh * hd, a.ldk, a.ldv, lo, hi,
+               INT64_MAX, hd, a.scale, a.o + (long)i * a.ldo + (long)h * hd);
+}
+
+/* grid (batch, heads): the new token of sequence b over its cache ring. */
+__global__ void k_attention_decode(br_attn_decode_args a) {
+    const int b = blockIdx.x, h = blockIdx.y, hd = a.head_dim, kh = h / (a.heads / a.kv_heads);
+    const long row = (long)a.kv_heads * hd;
+    const int64_t pos = a.pos[b], lo = a.window > 0 && pos - a.window + 1 > 0 ? pos - a.window + 1 : 0;
+    const long base = (long)a.slots[b] * a.cap * row + (long)kh * hd;
+    attend_row(a.q + (long)b * a.ldq + (long)h * hd, a.k_cache + base, a.v_cache + base, row, row, lo, pos + 1, a.cap,
+               hd, a.scale, a.o + (long)b * a.ldo + (long)h * hd);
+}
+
+/* grid (batch), 128 threads: writes the new k, v rows into the cache rings. */
+__global__ void k_kv_append(br_attn_decode_args a) {
+    const int b = blockIdx.x;
+    const long row = (long)a.kv_heads * a.head_dim, at = ((long)a.slots[b] * a.cap + a.pos[b] % a.cap) * row;
+    for (long d = threadIdx.x; d < row; d += blockDim.x) {
+        a.k_cache[at + d] = a.k_new[(long)b * a.ldkv + d];
+        a.v_cache[at + d] = a.v_new[(long)b * a.ldkv + d];
+    }
+}
+
+extern "C" void br_cuda_kv_append(const br_device *dev, const br_attn_decode_args *a) {
+    if (a->batch <= 0) return;
+    k_kv_append<<<(unsigned)a->batch, THREADS, 0, br_stream(dev)>>>(*a);
+    BR_CUDA_LAUNCHED(dev);
+}
+
+extern "C" void br_cuda_attention_decode(const br_device *dev, const br_attn_decode_args *a) {
+    if (a->batch <= 0) return;
+    if (a->head_dim > MAX_HD) {
+        br_cuda_note(dev, cudaErrorInvalidValue); /* head_dim above 256 has no CUDA attention yet */
+        return;
+    }
+    k_attention_decode<<<dim3((unsigned)a->batch, (unsigned)a->heads), THREADS, 0, br_stream(dev)>>>(*a);
+    BR_CUDA_LAUNCHED(dev);
 }
 
 extern "C" void br_cuda_attention(const br_device *dev, const br_attn_args *a) {

@@ -18,6 +18,7 @@ struct br_cuda_ctx {
     int ordinal;
     cudaStream_t stream;
     cublasHandle_t blas;
+    void *blas_ws;             /* cuBLAS's workspace (fixed size) */
     void *ws;                  /* workspace for converted operands (bf16 activations), grows */
     size_t ws_bytes;
     cudaError_t sticky;        /* first launch/library failure, reported by br_cuda_check */

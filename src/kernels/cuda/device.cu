@@ -12,6 +12,8 @@ extern "C" {
 #include "base/error.h"
 }
 
+#define BLAS_WORKSPACE ((size_t)32 << 20) /* cuBLAS's advice for Hopper */
+
 static br_status cuda_fail(br_error *err, const char *what, cudaError_t e) {
     return BR_FAIL(err, BR_ERR_BACKEND, "CUDA %s: %s (%s)", what, cudaGetErrorName(e), cudaGetErrorString(e));
 }
@@ -51,11 +53,16 @@ extern "C" br_status br_cuda_device_open(int ordinal, br_device **out, br_error 
     if (bs == CUBLAS_STATUS_SUCCESS) bs = cublasSetStream(ctx->blas, ctx->stream);
     /* f32 products stay IEEE f32 (no TF32), so the GPU agrees with the CPU reference to f32 rounding */
     if (bs == CUBLAS_STATUS_SUCCESS) bs = cublasSetMathMode(ctx->blas, CUBLAS_PEDANTIC_MATH);
-    if (bs != CUBLAS_STATUS_SUCCESS) {
+    /* a workspace of our own, so that recorded steps never make cuBLAS allocate */
+    e = cudaMalloc(&ctx->blas_ws, BLAS_WORKSPACE);
+    if (bs == CUBLAS_STATUS_SUCCESS && e == cudaSuccess) bs = cublasSetWorkspace(ctx->blas, ctx->blas_ws, BLAS_WORKSPACE);
+    if (bs != CUBLAS_STATUS_SUCCESS || e != cudaSuccess) {
+        cudaFree(ctx->blas_ws);
+        if (ctx->blas) cublasDestroy(ctx->blas);
         cudaStreamDestroy(ctx->stream);
         free(dev);
         free(ctx);
-        return BR_FAIL(err, BR_ERR_BACKEND, "cuBLAS initialisation failed (status %d)", (int)bs);
+        return BR_FAIL(err, BR_ERR_BACKEND, "cuBLAS initialisation failed (status %d, %s)", (int)bs, cudaGetErrorName(e));
     }
     *out = dev;
     return BR_OK;
@@ -66,6 +73,7 @@ extern "C" void br_cuda_device_close(br_device *dev) {
     cudaStreamSynchronize(dev->cuda->stream);
     cudaFree(dev->cuda->ws);
     cublasDestroy(dev->cuda->blas);
+    cudaFree(dev->cuda->blas_ws);
     cudaStreamDestroy(dev->cuda->stream);
     free(dev->cuda);
     free(dev);
@@ -128,3 +136,33 @@ extern "C" br_status br_cuda_sync(const br_device *dev, br_error *err) {
     if (e != cudaSuccess) return cuda_fail(err, "stream synchronize", e);
     return br_cuda_check(dev, err);
 }
+
+extern "C" br_status br_cuda_record_begin(const br_device *dev, br_error *err) {
+    cudaError_t e = cudaStreamBeginCapture(dev->cuda->stream, cudaStreamCaptureModeThreadLocal);
+    return e == cudaSuccess ? BR_OK : cuda_fail(err, "stream capture", e);
+}
+
+extern "C" br_status br_cuda_record_end(const br_device *dev, void **graph, br_error *err) {
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t x = NULL;
+    *graph = NULL;
+    cudaError_t e = cudaStreamEndCapture(dev->cuda->stream, &g);
+    if (e == cudaSuccess) e = cudaGraphInstantiate(&x, g, 0);
+    if (g) cudaGraphDestroy(g);
+    if (e != cudaSuccess) {
+        /* a call the capture refused leaves its error behind: clear it, the device stays usable */
+        cudaGetLastError();
+        dev->cuda->sticky = cudaSuccess;
+        dev->cuda->blas_status = CUBLAS_STATUS_SUCCESS;
+        return cuda_fail(err, "graph capture", e);
+    }
+    *graph = x;
+    return BR_OK;
+}
+
+extern "C" br_status br_cuda_replay(const br_device *dev, void *graph, br_error *err) {
+    cudaError_t e = cudaGraphLaunch((cudaGraphExec_t)graph, dev->cuda->stream);
+    return e == cudaSuccess ? BR_OK : cuda_fail(err, "graph launch", e);
+}
+
+extern "C" void br_cuda_graph_free(void *graph) { cudaGraphExecDestroy((cudaGraphExec_t)graph); }

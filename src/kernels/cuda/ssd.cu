@@ -1,11 +1,23 @@
 /*
- * ssd.cu - the Mamba-2 scan on the GPU: one warp per (sequence, head,
- * channel p); lane l holds h[p, n] for n = l, l+32, ... in registers; each
- * token decays and updates them and a warp sum gives y_p = h_p . C.  The
- * four warps of a block share a head, so B and C rows are read once into
- * L1.  This is the recurrent form of SSD (exactly the reference's math);
- * prefill runs it over the tokens in order, a step is T == 1.  A chunked
- * tensor-core prefill is the next step for long prompts.
+ * ssd.cu - the Mamba-2 SSD scan on the GPU.
+ *
+ * Step (T == 1) and short prompts use the recurrent form: one warp per
+ * (sequence, head, channel p); lane l keeps h[p, n] for n = l, l+32, ... in
+ * registers and a warp sum gives y_p = h_p . C.
+ *
+ * Prefill uses the chunked form of kernels/cpu/ssd.c with chunks of Q = 64
+ * tokens (the GPU's own tile; the result is the same math), in four kernels:
+ *   1. dt:    dt_t = clamp(softplus(dt_raw + bias)) and cum_i, the inclusive
+ *             sum of dt A within the chunk              [batch, heads, nc, Q]
+ *   2. state: S_c = sum_j (x_j w_j)^T B_j, w_j = dt_j exp(cum_last - cum_j),
+ *             what chunk c adds to the state            [batch, nc, heads, P, N]
+ *   3. pass:  runs the chunks in order, S_c <- h entering chunk c,
+ *             h <- exp(cum_last) h + S_c; the final h goes to the slot
+ *   4. scan:  Y = (mask o exp(cum_i - cum_j) dt_j o C B^T) X
+ *                 + diag(exp(cum_i)) C h_enter^T + D x          [Q, P]
+ * The products run as 64x64 tiles of f32 FMAs (256 threads, 4x4 outputs
+ * each, k-slices of 16 through shared memory): the same f32 arithmetic as the
+ * CPU reference, so the kernels are checked against it at 1e-5.
  */
 #include "cuda_common.cuh"
 
@@ -13,10 +25,18 @@ extern "C" {
 #include "kernels/ssd.h"
 }
 
+/* ---- recurrent form ------------------------------------------------------------------------------------------------ */
+
 #define WARPS 4
 #define PER_LANE 8 /* d_state up to 256 */
+#define MAX_STATE (32 * PER_LANE)
 
-__global__ void k_ssd(br_ssd_args a) {
+__device__ __forceinline__ float ssd_dt(const br_ssd_args &a, long row, int h) {
+    float dt = br_dev_softplus(a.dt[row * a.lddt + h] + (a.dt_bias ? a.dt_bias[h] : 0.0f));
+    return fminf(fmaxf(dt, a.dt_min), a.dt_max);
+}
+
+__global__ void k_ssd_recurrent(br_ssd_args a) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int P = a.head_dim, N = a.d_state;
     const int h = blockIdx.y, b = blockIdx.z, p = blockIdx.x * WARPS + warp;
@@ -26,12 +46,10 @@ __global__ void k_ssd(br_ssd_args a) {
     float hr[PER_LANE];
 #pragma unroll
     for (int s = 0; s < PER_LANE; s++) hr[s] = lane + 32 * s < N ? st[lane + 32 * s] : 0.0f;
-    const float A = a.A[h], Dh = a.D ? a.D[h] : 0.0f, bias = a.dt_bias ? a.dt_bias[h] : 0.0f;
+    const float A = a.A[h], Dh = a.D ? a.D[h] : 0.0f;
     for (int t = 0; t < a.T; t++) {
         const long row = (long)b * a.T + t;
-        float dt = br_dev_softplus(a.dt[row * a.lddt + h] + bias);
-        dt = fminf(fmaxf(dt, a.dt_min), a.dt_max);
-        const float dA = expf(dt * A), x = a.x[row * a.ldx + (long)h * P + p], dx = dt * x;
+        const float dt = ssd_dt(a, row, h), dA = expf(dt * A), x = a.x[row * a.ldx + (long)h * P + p], dx = dt * x;
         const float *B = a.B + row * a.ldB + (long)g * N, *C = a.C + row * a.ldC + (long)g * N;
         float acc = 0.0f;
 #pragma unroll
@@ -50,16 +68,235 @@ __global__ void k_ssd(br_ssd_args a) {
         if (lane + 32 * s < N) st[lane + 32 * s] = hr[s];
 }
 
-static void launch(const br_device *dev, const br_ssd_args *a) {
-    if (a->batch <= 0 || a->heads <= 0) return;
-    if (a->d_state > 32 * PER_LANE) {
-        br_cuda_note(dev, cudaErrorInvalidValue); /* d_state above 256 has no CUDA scan yet */
+/* ---- chunked form -------------------------------------------------------------------------------------------------- */
+
+#define Q 64       /* chunk length = tile edge */
+#define KT 16      /* k-slice depth */
+#define LDS 68     /* shared row stride: 64 + 4 keeps float4 alignment, spreads banks */
+#define THREADS 256
+
+static inline int n_chunks(const br_ssd_args *a) { return (a->T + Q - 1) / Q; }
+
+/* Work layout (floats): dts, cum [batch, heads, nc, Q]; S [batch, nc, heads, P, N]. */
+struct ssd_work {
+    float *dts, *cum, *S;
+};
+static ssd_work work_split(const br_ssd_args *a) {
+    const long dq = (long)a->batch * a->heads * n_chunks(a) * Q;
+    ssd_work w = {a->work, a->work + dq, a->work + 2 * dq};
+    return w;
+}
+
+/* grid (nc, heads, batch), Q threads: dt and the within-chunk cumulative sum of dt A. */
+__global__ void k_ssd_dt(br_ssd_args a, float *dts, float *cum) {
+    __shared__ float s[Q];
+    const int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, i = threadIdx.x, t = c * Q + i;
+    const float dt = t < a.T ? ssd_dt(a, (long)b * a.T + t, h) : 0.0f;
+    s[i] = dt * a.A[h];
+    __syncthreads();
+    for (int o = 1; o < Q; o <<= 1) { /* Hillis-Steele inclusive scan */
+        float v = i >= o ? s[i - o] : 0.0f;
+        __syncthreads();
+        s[i] += v;
+        __syncthreads();
+    }
+    const long at = (((long)b * a.heads + h) * gridDim.x + c) * Q + i;
+    dts[at] = dt;
+    cum[at] = s[i];
+}
+
+/* acc[r][q] += sum_k As[k][ty*4 + r] * Bs[k][tx*4 + q] over one k-slice. */
+__device__ __forceinline__ void tile_fma(float acc[4][4], const float (*As)[LDS], const float (*Bs)[LDS], int ty, int tx,
+                                         int depth) {
+#pragma unroll
+    for (int k = 0; k < depth; k++) {
+        const float4 av = *(const float4 *)&As[k][ty * 4], bv = *(const float4 *)&Bs[k][tx * 4];
+        const float ar[4] = {av.x, av.y, av.z, av.w}, br[4] = {bv.x, bv.y, bv.z, bv.w};
+#pragma unroll
+        for (int r = 0; r < 4; r++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) acc[r][q] = fmaf(ar[r], br[q], acc[r][q]);
+    }
+}
+
+/* Loads a KT x 64 slice: dst[k][i] = src[i * ld + k0 + k] for i < rows, k0 + k < depth (else 0);
+ * the reads run along k (the contiguous axis of src). */
+__device__ __forceinline__ void load_rows_t(float (*dst)[LDS], const float *src, long ld, int rows, int k0, int depth) {
+    for (int e = threadIdx.x; e < KT * Q; e += THREADS) {
+        const int i = e / KT, k = e % KT;
+        dst[k][i] = i < rows && k0 + k < depth ? src[(long)i * ld + k0 + k] : 0.0f;
+    }
+}
+
+/* Loads a KT x 64 slice: dst[k][i] = src[(k0 + k) * ld + i] * (scale ? scale[k0 + k] : 1) for k0 + k < rows, i < cols. */
+__device__ __forceinline__ void load_cols(float (*dst)[LDS], const float *src, long ld, int rows, int cols, int k0,
+                                          const float *scale) {
+    for (int e = threadIdx.x; e < KT * Q; e += THREADS) {
+        const int k = e / Q, i = e % Q, j = k0 + k;
+        float v = 0.0f;
+        if (j < rows && i < cols) v = src[(long)j * ld + i] * (scale ? scale[j] : 1.0f);
+        dst[k][i] = v;
+    }
+}
+
+/* grid (nc * ptiles * ntiles, heads, batch): S_c[p, n] = sum_j x_j[p] w_j B_j[n] for one 64 x 64 tile. */
+__global__ void __launch_bounds__(THREADS) k_ssd_chunk_state(br_ssd_args a, const float *dts, const float *cum, float *S) {
+    __shared__ __align__(16) float As[KT][LDS], Bs[KT][LDS];
+    __shared__ float w[Q];
+    const int P = a.head_dim, N = a.d_state, nc = (a.T + Q - 1) / Q;
+    const int ptiles = (P + Q - 1) / Q, ntiles = (N + Q - 1) / Q;
+    const int c = blockIdx.x / (ptiles * ntiles), pt = (blockIdx.x / ntiles) % ptiles, nt = blockIdx.x % ntiles;
+    const int h = blockIdx.y, b = blockIdx.z, g = h / (a.heads / a.groups);
+    const int t0 = c * Q, L = min(Q, a.T - t0), p0 = pt * Q, n0 = nt * Q;
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+    const long dq = (((long)b * a.heads + h) * nc + c) * Q;
+    if (threadIdx.x < Q) {
+        const int j = threadIdx.x;
+        w[j] = j < L ? dts[dq + j] * expf(cum[dq + L - 1] - cum[dq + j]) : 0.0f;
+    }
+    const long row0 = (long)b * a.T + t0;
+    const float *X = a.x + row0 * a.ldx + (long)h * P + p0, *B = a.B + row0 * a.ldB + (long)g * N + n0;
+    float acc[4][4] = {};
+    for (int j0 = 0; j0 < L; j0 += KT) {
+        __syncthreads();
+        load_cols(As, X, a.ldx, L, P - p0, j0, w);
+        load_cols(Bs, B, a.ldB, L, N - n0, j0, NULL);
+        __syncthreads();
+        tile_fma(acc, As, Bs, ty, tx, KT);
+    }
+    float *out = S + (((long)b * nc + c) * a.heads + h) * P * N;
+#pragma unroll
+    for (int r = 0; r < 4; r++)
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const int p = p0 + ty * 4 + r, n = n0 + tx * 4 + q;
+            if (p < P && n < N) out[(long)p * N + n] = acc[r][q];
+        }
+}
+
+/* grid (ceil(P*N / 256), heads, batch): passes the state through the chunks in order. */
+__global__ void k_ssd_pass(br_ssd_args a, const float *cum, float *S) {
+    const long PN = (long)a.head_dim * a.d_state, e = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= PN) return;
+    const int h = blockIdx.y, b = blockIdx.z, nc = (a.T + Q - 1) / Q;
+    float *st = a.state + a.slots[b] * a.state_stride + h * PN + e;
+    float run = *st;
+    for (int c = 0; c < nc; c++) {
+        const int L = min(Q, a.T - c * Q);
+        const float decay = expf(cum[(((long)b * a.heads + h) * nc + c) * Q + L - 1]);
+        float *s = S + (((long)b * nc + c) * a.heads + h) * PN + e;
+        const float add = *s;
+        *s = run;
+        run = decay * run + add;
+    }
+    *st = run;
+}
+
+/* grid (nc * ptiles, heads, batch): the outputs of one chunk for a 64-wide tile of channels. */
+__global__ void __launch_bounds__(THREADS) k_ssd_chunk_scan(br_ssd_args a, const float *dts, const float *cum,
+                                                            const float *S) {
+    __shared__ __align__(16) float As[KT][LDS], Bs[KT][LDS], Mt[Q][LDS]; /* Mt[j][i] = M[i][j] */
+    __shared__ float cs[Q], ds[Q];
+    const int P = a.head_dim, N = a.d_state, nc = (a.T + Q - 1) / Q, ptiles = (P + Q - 1) / Q;
+    const int c = blockIdx.x / ptiles, pt = blockIdx.x % ptiles, h = blockIdx.y, b = blockIdx.z;
+    const int g = h / (a.heads / a.groups), t0 = c * Q, L = min(Q, a.T - t0), p0 = pt * Q;
+    const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+    const long dq = (((long)b * a.heads + h) * nc + c) * Q;
+    if (threadIdx.x < Q) cs[threadIdx.x] = cum[dq + threadIdx.x], ds[threadIdx.x] = dts[dq + threadIdx.x];
+    const long row0 = (long)b * a.T + t0;
+    const float *X = a.x + row0 * a.ldx + (long)h * P + p0;
+    const float *B = a.B + row0 * a.ldB + (long)g * N, *C = a.C + row0 * a.ldC + (long)g * N;
+    const float *H0 = S + (((long)b * nc + c) * a.heads + h) * P * N + (long)p0 * N; /* [P, N], entering */
+
+    /* M = C B^T over N, then causal mask, decay and dt_j; kept transposed in shared memory. */
+    float acc[4][4] = {};
+    for (int n0 = 0; n0 < N; n0 += KT) {
+        __syncthreads();
+        load_rows_t(As, C, a.ldC, L, n0, N);
+        load_rows_t(Bs, B, a.ldB, L, n0, N);
+        __syncthreads();
+        tile_fma(acc, As, Bs, ty, tx, KT);
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++)
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const int i = ty * 4 + r, j = tx * 4 + q;
+            Mt[j][i] = j <= i && i < L ? acc[r][q] * expf(cs[i] - cs[j]) * ds[j] : 0.0f;
+        }
+    /* Y = C h_enter^T over N, scaled by exp(cum_i) ... */
+    float y[4][4] = {};
+    for (int n0 = 0; n0 < N; n0 += KT) {
+        __syncthreads();
+        load_rows_t(As, C, a.ldC, L, n0, N);
+        load_rows_t(Bs, H0, N, P - p0, n0, N);
+        __syncthreads();
+        tile_fma(y, As, Bs, ty, tx, KT);
+    }
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        const float e = expf(cs[ty * 4 + r]);
+#pragma unroll
+        for (int q = 0; q < 4; q++) y[r][q] *= e;
+    }
+    /* ... plus M X over the chunk's tokens. */
+    for (int j0 = 0; j0 < L; j0 += KT) {
+        __syncthreads();
+        load_cols(Bs, X, a.ldx, L, P - p0, j0, NULL);
+        __syncthreads();
+        tile_fma(y, (const float(*)[LDS])&Mt[j0][0], Bs, ty, tx, KT);
+    }
+    const float Dh = a.D ? a.D[h] : 0.0f;
+#pragma unroll
+    for (int r = 0; r < 4; r++)
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const int i = ty * 4 + r, p = tx * 4 + q;
+            if (i < L && p0 + p < P) {
+                const long row = row0 + i;
+                a.y[row * a.ldy + (long)h * P + p0 + p] = y[r][q] + Dh * a.x[row * a.ldx + (long)h * P + p0 + p];
+            }
+        }
+}
+
+/* ---- entry points -------------------------------------------------------------------------------------------------- */
+
+/* Prompts this short run the recurrent form (one pass, no work buffer traffic). */
+#define RECURRENT_MAX_T 16
+
+extern "C" long br_cuda_ssd_work_floats(const br_device *dev, const br_ssd_args *a) {
+    (void)dev;
+    const long nc = n_chunks(a);
+    return 2 * (long)a->batch * a->heads * nc * Q + (long)a->batch * nc * a->heads * a->head_dim * a->d_state;
+}
+
+static void recurrent(const br_device *dev, const br_ssd_args *a) {
+    if (a->d_state > MAX_STATE) {
+        br_cuda_note(dev, cudaErrorInvalidValue); /* d_state above 256 has no recurrent CUDA form yet */
         return;
     }
     dim3 grid(br_blocks(a->head_dim, WARPS), (unsigned)a->heads, (unsigned)a->batch);
-    k_ssd<<<grid, 32 * WARPS, 0, br_stream(dev)>>>(*a);
+    k_ssd_recurrent<<<grid, 32 * WARPS, 0, br_stream(dev)>>>(*a);
     BR_CUDA_LAUNCHED(dev);
 }
 
-extern "C" void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a) { launch(dev, a); }
-extern "C" void br_cuda_ssd_step(const br_device *dev, const br_ssd_args *a) { launch(dev, a); }
+extern "C" void br_cuda_ssd_step(const br_device *dev, const br_ssd_args *a) {
+    if (a->batch > 0 && a->heads > 0) recurrent(dev, a);
+}
+
+extern "C" void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a) {
+    if (a->batch <= 0 || a->heads <= 0 || a->T <= 0) return;
+    if (a->T <= RECURRENT_MAX_T && a->d_state <= MAX_STATE) {
+        recurrent(dev, a);
+        return;
+    }
+    const int nc = n_chunks(a), ptiles = (a->head_dim + Q - 1) / Q, ntiles = (a->d_state + Q - 1) / Q;
+    const ssd_work w = work_split(a);
+    cudaStream_t s = br_stream(dev);
+    k_ssd_dt<<<dim3(nc, a->heads, a->batch), Q, 0, s>>>(*a, w.dts, w.cum);
+    k_ssd_chunk_state<<<dim3(nc * ptiles * ntiles, a->heads, a->batch), THREADS, 0, s>>>(*a, w.dts, w.cum, w.S);
+    const long PN = (long)a->head_dim * a->d_state;
+    k_ssd_pass<<<dim3(br_blocks(PN, THREADS), a->heads, a->batch), THREADS, 0, s>>>(*a, w.cum, w.S);
+    k_ssd_chunk_scan<<<dim3(nc * ptiles, a->heads, a->batch), THREADS, 0, s>>>(*a, w.dts, w.cum, w.S);
+    BR_CUDA_LAUNCHED(dev);
+}
