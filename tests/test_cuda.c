@@ -195,6 +195,21 @@ static void test_norms_and_activations(void **state) {
         br_cuda_gated_rmsnorm(gpu, R, D, G, dx, ld, dz, ld, dw, 1e-5f, before, dy, D);
         same(before ? "gated rmsnorm (norm first)" : "gated rmsnorm (gate first)", dy, y, (size_t)R * D);
     }
+    for (int many = 0; many < 2; many++) { /* rows wider than the kernels keep in registers (8192); many rows */
+        const int Rw = many ? 300 : 3, Dw = many ? 384 : 9000;
+        float *xw = host_rand((size_t)Rw * Dw, -2, 2), *zw = host_rand((size_t)Rw * Dw, -2, 2), *ww = host_rand(Dw, 0.5f, 1.5f);
+        float *dxw = to_gpu(xw, (size_t)Rw * Dw * 4), *dzw = to_gpu(zw, (size_t)Rw * Dw * 4), *dww = to_gpu(ww, Dw * 4);
+        float *yw = malloc((size_t)Rw * Dw * 4), *dyw = br_dev_alloc(gpu, (size_t)Rw * Dw * 4, NULL);
+        br_cpu_rmsnorm(CPU, Rw, Dw, xw, Dw, ww, 1e-5f, 0, yw, Dw);
+        br_cuda_rmsnorm(gpu, Rw, Dw, dxw, Dw, dww, 1e-5f, 0, dyw, Dw);
+        same(many ? "rmsnorm 300 rows" : "rmsnorm 9000 wide", dyw, yw, (size_t)Rw * Dw);
+        dyw = br_dev_alloc(gpu, (size_t)Rw * Dw * 4, NULL);
+        br_cpu_gated_rmsnorm(CPU, Rw, Dw, Dw, xw, Dw, zw, Dw, ww, 1e-5f, 0, yw, Dw);
+        br_cuda_gated_rmsnorm(gpu, Rw, Dw, Dw, dxw, Dw, dzw, Dw, dww, 1e-5f, 0, dyw, Dw);
+        same(many ? "gated rmsnorm 300 rows" : "gated rmsnorm 9000 wide", dyw, yw, (size_t)Rw * Dw);
+        free(xw), free(zw), free(ww), free(yw);
+        br_dev_free(gpu, dxw), br_dev_free(gpu, dzw), br_dev_free(gpu, dww);
+    }
     for (int act = 0; act < BR_ACT_COUNT; act++) {
         char what[64];
         snprintf(what, sizeof what, "act %s", br_act_names[act]);
@@ -214,28 +229,44 @@ static void test_norms_and_activations(void **state) {
 
 /* ---- recurrent kernels: a state pool of 3 slots, batch rows in slots {2, 0} ---------------------------------------- */
 
+/* conv1d over T tokens (T == 1: the step kernel), batch rows in slots {2, 0} of 3. */
+static void check_conv(int T) {
+    const int B = 2, n = B * T, Cn = 200, K = 4, ld = 210;
+    const long stride = (long)Cn * (K - 1);
+    int32_t slots[2] = {2, 0};
+    int32_t *dslots = to_gpu(slots, sizeof slots);
+    float *x = host_rand((size_t)n * ld, -1, 1), *w = host_rand((size_t)Cn * K, -1, 1), *b = host_rand(Cn, -1, 1);
+    float *st = host_rand((size_t)3 * stride, -1, 1), *y = malloc((size_t)n * Cn * 4);
+    float *dx = to_gpu(x, (size_t)n * ld * 4), *dw = to_gpu(w, (size_t)Cn * K * 4), *db = to_gpu(b, Cn * 4);
+    float *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, (size_t)n * Cn * 4, NULL);
+    br_conv1d_args a = {B, T, Cn, K, x, ld, w, b, y, Cn, st, slots, stride, 1};
+    br_conv1d_args g = {B, T, Cn, K, dx, ld, dw, db, dy, Cn, dst, dslots, stride, 1};
+    if (T == 1) {
+        br_cpu_conv1d_step(CPU, &a);
+        br_cuda_conv1d_step(gpu, &g);
+    } else {
+        br_cpu_conv1d_prefill(CPU, &a);
+        br_cuda_conv1d_prefill(gpu, &g);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "conv1d T=%d", T);
+    same(name, dy, y, (size_t)n * Cn);
+    snprintf(name, sizeof name, "conv1d T=%d state", T);
+    same(name, dst, st, (size_t)3 * stride);
+    free(x), free(w), free(b), free(st), free(y);
+    br_dev_free(gpu, dx), br_dev_free(gpu, dw), br_dev_free(gpu, db), br_dev_free(gpu, dslots);
+}
+
 static void test_conv_scan(void **state) {
     (void)state;
     if (!have_gpu()) skip();
+    check_conv(1);
+    check_conv(2); /* shorter than the window: the state keeps old inputs */
+    check_conv(29);
+    check_conv(70); /* three tiles */
     const int B = 2, T = 29, n = B * T;
     int32_t slots[2] = {2, 0};
     int32_t *dslots = to_gpu(slots, sizeof slots);
-    { /* conv1d */
-        const int Cn = 200, K = 4, ld = 210;
-        const long stride = (long)Cn * (K - 1);
-        float *x = host_rand((size_t)n * ld, -1, 1), *w = host_rand((size_t)Cn * K, -1, 1), *b = host_rand(Cn, -1, 1);
-        float *st = host_rand((size_t)3 * stride, -1, 1), *y = malloc((size_t)n * Cn * 4);
-        float *dx = to_gpu(x, (size_t)n * ld * 4), *dw = to_gpu(w, (size_t)Cn * K * 4), *db = to_gpu(b, Cn * 4);
-        float *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, (size_t)n * Cn * 4, NULL);
-        br_conv1d_args a = {B, T, Cn, K, x, ld, w, b, y, Cn, st, slots, stride, 1};
-        br_cpu_conv1d_prefill(CPU, &a);
-        br_conv1d_args g = {B, T, Cn, K, dx, ld, dw, db, dy, Cn, dst, dslots, stride, 1};
-        br_cuda_conv1d_prefill(gpu, &g);
-        same("conv1d prefill", dy, y, (size_t)n * Cn);
-        same("conv1d state", dst, st, (size_t)3 * stride);
-        free(x), free(w), free(b), free(st), free(y);
-        br_dev_free(gpu, dx), br_dev_free(gpu, dw), br_dev_free(gpu, db);
-    }
     { /* Mamba-1 scan, two heads of B/C (Zamba) */
         const int Di = 96, N = 16, H = 2;
         const long stride = (long)Di * N;

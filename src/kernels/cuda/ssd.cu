@@ -174,20 +174,32 @@ __global__ void __launch_bounds__(THREADS) k_ssd_chunk_state(br_ssd_args a, cons
         }
 }
 
-/* grid (ceil(P*N / 256), heads, batch): passes the state through the chunks in order. */
+/* grid (ceil(P*N / 256), heads, batch): passes the state through the chunks in
+ * order, loading PASS_AHEAD chunks' contributions at a time so the loads overlap. */
+#define PASS_AHEAD 8
 __global__ void k_ssd_pass(br_ssd_args a, const float *cum, float *S) {
     const long PN = (long)a.head_dim * a.d_state, e = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= PN) return;
     const int h = blockIdx.y, b = blockIdx.z, nc = (a.T + Q - 1) / Q;
+    const float *last = cum + ((long)b * a.heads + h) * nc * Q + Q - 1; /* cum at each chunk's last slot */
     float *st = a.state + a.slots[b] * a.state_stride + h * PN + e;
+    float *Sc = S + ((long)b * nc * a.heads + h) * PN + e;            /* chunk c at Sc + c * heads * PN */
+    const long cstride = (long)a.heads * PN;
     float run = *st;
-    for (int c = 0; c < nc; c++) {
-        const int L = min(Q, a.T - c * Q);
-        const float decay = expf(cum[(((long)b * a.heads + h) * nc + c) * Q + L - 1]);
-        float *s = S + (((long)b * nc + c) * a.heads + h) * PN + e;
-        const float add = *s;
-        *s = run;
-        run = decay * run + add;
+    for (int c0 = 0; c0 < nc; c0 += PASS_AHEAD) {
+        float add[PASS_AHEAD], decay[PASS_AHEAD];
+#pragma unroll
+        for (int u = 0; u < PASS_AHEAD; u++)
+            if (c0 + u < nc) {
+                add[u] = Sc[(c0 + u) * cstride];
+                decay[u] = expf(last[(long)(c0 + u) * Q]); /* padded slots add 0 to cum, so slot Q-1 is the chunk's last */
+            }
+#pragma unroll
+        for (int u = 0; u < PASS_AHEAD; u++)
+            if (c0 + u < nc) {
+                Sc[(c0 + u) * cstride] = run;
+                run = decay[u] * run + add[u];
+            }
     }
     *st = run;
 }
