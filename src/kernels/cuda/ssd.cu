@@ -6,14 +6,15 @@
  * registers and a warp sum gives y_p = h_p . C.
  *
  * Prefill uses the chunked form of kernels/cpu/ssd.c with chunks of Q = 64
- * tokens (the GPU's own tile; the result is the same math), in four kernels:
+ * tokens (the GPU's own tile; the result is the same math), in five kernels:
  *   1. dt:    dt_t = clamp(softplus(dt_raw + bias)) and cum_i, the inclusive
  *             sum of dt A within the chunk              [batch, heads, nc, Q]
  *   2. state: S_c = sum_j (x_j w_j)^T B_j, w_j = dt_j exp(cum_last - cum_j),
  *             what chunk c adds to the state            [batch, nc, heads, P, N]
  *   3. pass:  runs the chunks in order, S_c <- h entering chunk c,
  *             h <- exp(cum_last) h + S_c; the final h goes to the slot
- *   4. scan:  Y = (mask o exp(cum_i - cum_j) dt_j o C B^T) X
+ *   4. cb:    C B^T within each chunk, once per group   [batch, nc, groups, Q, Q]
+ *   5. scan:  Y = (mask o exp(cum_i - cum_j) dt_j o C B^T) X
  *                 + diag(exp(cum_i)) C h_enter^T + D x          [Q, P]
  * The products run as 64x64 tiles of f32 FMAs (256 threads, 4x4 outputs
  * each, k-slices of 16 through shared memory): the same f32 arithmetic as the
@@ -77,13 +78,14 @@ __global__ void k_ssd_recurrent(br_ssd_args a) {
 
 static inline int n_chunks(const br_ssd_args *a) { return (a->T + Q - 1) / Q; }
 
-/* Work layout (floats): dts, cum [batch, heads, nc, Q]; S [batch, nc, heads, P, N]. */
+/* Work layout (floats): dts, cum [batch, heads, nc, Q]; CB [batch, nc, groups, Q, Q];
+ * S [batch, nc, heads, P, N]. */
 struct ssd_work {
-    float *dts, *cum, *S;
+    float *dts, *cum, *CB, *S;
 };
 static ssd_work work_split(const br_ssd_args *a) {
-    const long dq = (long)a->batch * a->heads * n_chunks(a) * Q;
-    ssd_work w = {a->work, a->work + dq, a->work + 2 * dq};
+    const long dq = (long)a->batch * a->heads * n_chunks(a) * Q, cb = (long)a->batch * n_chunks(a) * a->groups * Q * Q;
+    ssd_work w = {a->work, a->work + dq, a->work + 2 * dq, a->work + 2 * dq + cb};
     return w;
 }
 
@@ -204,9 +206,30 @@ __global__ void k_ssd_pass(br_ssd_args a, const float *cum, float *S) {
     *st = run;
 }
 
+/* grid (nc, groups, batch): CB[i][j] = C_i . B_j within a chunk, shared by the heads of a group. */
+__global__ void __launch_bounds__(THREADS) k_ssd_cb(br_ssd_args a, float *CB) {
+    __shared__ __align__(16) float As[KT][LDS], Bs[KT][LDS];
+    const int N = a.d_state, nc = (a.T + Q - 1) / Q, c = blockIdx.x, g = blockIdx.y, b = blockIdx.z;
+    const int t0 = c * Q, L = min(Q, a.T - t0), ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+    const long row0 = (long)b * a.T + t0;
+    const float *B = a.B + row0 * a.ldB + (long)g * N, *C = a.C + row0 * a.ldC + (long)g * N;
+    float acc[4][4] = {};
+    for (int n0 = 0; n0 < N; n0 += KT) {
+        __syncthreads();
+        load_rows_t(As, C, a.ldC, L, n0, N);
+        load_rows_t(Bs, B, a.ldB, L, n0, N);
+        __syncthreads();
+        tile_fma(acc, As, Bs, ty, tx, KT);
+    }
+    float *out = CB + (((long)b * nc + c) * a.groups + g) * Q * Q;
+#pragma unroll
+    for (int r = 0; r < 4; r++)
+        *(float4 *)&out[(ty * 4 + r) * Q + tx * 4] = make_float4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+}
+
 /* grid (nc * ptiles, heads, batch): the outputs of one chunk for a 64-wide tile of channels. */
 __global__ void __launch_bounds__(THREADS) k_ssd_chunk_scan(br_ssd_args a, const float *dts, const float *cum,
-                                                            const float *S) {
+                                                            const float *CB, const float *S) {
     __shared__ __align__(16) float As[KT][LDS], Bs[KT][LDS], Mt[Q][LDS]; /* Mt[j][i] = M[i][j] */
     __shared__ float cs[Q], ds[Q];
     const int P = a.head_dim, N = a.d_state, nc = (a.T + Q - 1) / Q, ptiles = (P + Q - 1) / Q;
@@ -217,25 +240,23 @@ __global__ void __launch_bounds__(THREADS) k_ssd_chunk_scan(br_ssd_args a, const
     if (threadIdx.x < Q) cs[threadIdx.x] = cum[dq + threadIdx.x], ds[threadIdx.x] = dts[dq + threadIdx.x];
     const long row0 = (long)b * a.T + t0;
     const float *X = a.x + row0 * a.ldx + (long)h * P + p0;
-    const float *B = a.B + row0 * a.ldB + (long)g * N, *C = a.C + row0 * a.ldC + (long)g * N;
+    const float *C = a.C + row0 * a.ldC + (long)g * N;
     const float *H0 = S + (((long)b * nc + c) * a.heads + h) * P * N + (long)p0 * N; /* [P, N], entering */
 
-    /* M = C B^T over N, then causal mask, decay and dt_j; kept transposed in shared memory. */
-    float acc[4][4] = {};
-    for (int n0 = 0; n0 < N; n0 += KT) {
-        __syncthreads();
-        load_rows_t(As, C, a.ldC, L, n0, N);
-        load_rows_t(Bs, B, a.ldB, L, n0, N);
-        __syncthreads();
-        tile_fma(acc, As, Bs, ty, tx, KT);
-    }
+    /* M = C B^T (from k_ssd_cb) with causal mask, decay and dt_j; kept transposed in shared memory. */
+    const float *cb = CB + (((long)b * nc + c) * a.groups + g) * Q * Q;
+    __syncthreads(); /* cs, ds */
 #pragma unroll
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < 4; r++) {
+        const int i = ty * 4 + r;
+        const float4 v = *(const float4 *)&cb[i * Q + tx * 4];
+        const float vr[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
         for (int q = 0; q < 4; q++) {
-            const int i = ty * 4 + r, j = tx * 4 + q;
-            Mt[j][i] = j <= i && i < L ? acc[r][q] * expf(cs[i] - cs[j]) * ds[j] : 0.0f;
+            const int j = tx * 4 + q;
+            Mt[j][i] = j <= i && i < L ? vr[q] * expf(cs[i] - cs[j]) * ds[j] : 0.0f;
         }
+    }
     /* Y = C h_enter^T over N, scaled by exp(cum_i) ... */
     float y[4][4] = {};
     for (int n0 = 0; n0 < N; n0 += KT) {
@@ -279,7 +300,8 @@ __global__ void __launch_bounds__(THREADS) k_ssd_chunk_scan(br_ssd_args a, const
 extern "C" long br_cuda_ssd_work_floats(const br_device *dev, const br_ssd_args *a) {
     (void)dev;
     const long nc = n_chunks(a);
-    return 2 * (long)a->batch * a->heads * nc * Q + (long)a->batch * nc * a->heads * a->head_dim * a->d_state;
+    return 2 * (long)a->batch * a->heads * nc * Q + (long)a->batch * nc * a->groups * Q * Q +
+           (long)a->batch * nc * a->heads * a->head_dim * a->d_state;
 }
 
 static void recurrent(const br_device *dev, const br_ssd_args *a) {
@@ -309,6 +331,7 @@ extern "C" void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a) 
     k_ssd_chunk_state<<<dim3(nc * ptiles * ntiles, a->heads, a->batch), THREADS, 0, s>>>(*a, w.dts, w.cum, w.S);
     const long PN = (long)a->head_dim * a->d_state;
     k_ssd_pass<<<dim3(br_blocks(PN, THREADS), a->heads, a->batch), THREADS, 0, s>>>(*a, w.cum, w.S);
-    k_ssd_chunk_scan<<<dim3(nc * ptiles, a->heads, a->batch), THREADS, 0, s>>>(*a, w.dts, w.cum, w.S);
+    k_ssd_cb<<<dim3(nc, a->groups, a->batch), THREADS, 0, s>>>(*a, w.CB);
+    k_ssd_chunk_scan<<<dim3(nc * ptiles, a->heads, a->batch), THREADS, 0, s>>>(*a, w.dts, w.cum, w.CB, w.S);
     BR_CUDA_LAUNCHED(dev);
 }
