@@ -229,9 +229,9 @@ static void test_norms_and_activations(void **state) {
 
 /* ---- recurrent kernels: a state pool of 3 slots, batch rows in slots {2, 0} ---------------------------------------- */
 
-/* conv1d over T tokens (T == 1: the step kernel), batch rows in slots {2, 0} of 3. */
-static void check_conv(int T) {
-    const int B = 2, n = B * T, Cn = 200, K = 4, ld = 210;
+/* conv1d of width K over T tokens (T == 1: the step kernel), batch rows in slots {2, 0} of 3. */
+static void check_conv(int T, int K) {
+    const int B = 2, n = B * T, Cn = 200, ld = 210;
     const long stride = (long)Cn * (K - 1);
     int32_t slots[2] = {2, 0};
     int32_t *dslots = to_gpu(slots, sizeof slots);
@@ -249,9 +249,9 @@ static void check_conv(int T) {
         br_cuda_conv1d_prefill(gpu, &g);
     }
     char name[64];
-    snprintf(name, sizeof name, "conv1d T=%d", T);
+    snprintf(name, sizeof name, "conv1d K=%d T=%d", K, T);
     same(name, dy, y, (size_t)n * Cn);
-    snprintf(name, sizeof name, "conv1d T=%d state", T);
+    snprintf(name, sizeof name, "conv1d K=%d T=%d state", K, T);
     same(name, dst, st, (size_t)3 * stride);
     free(x), free(w), free(b), free(st), free(y);
     br_dev_free(gpu, dx), br_dev_free(gpu, dw), br_dev_free(gpu, db), br_dev_free(gpu, dslots);
@@ -260,10 +260,12 @@ static void check_conv(int T) {
 static void test_conv_scan(void **state) {
     (void)state;
     if (!have_gpu()) skip();
-    check_conv(1);
-    check_conv(2); /* shorter than the window: the state keeps old inputs */
-    check_conv(29);
-    check_conv(70); /* three tiles */
+    check_conv(1, 4);
+    check_conv(2, 4); /* shorter than the window: the state keeps old inputs */
+    check_conv(29, 4);
+    check_conv(70, 4); /* three tiles */
+    check_conv(70, 3); /* a width the kernel does not specialise */
+    check_conv(1, 3);
     const int B = 2, T = 29, n = B * T;
     int32_t slots[2] = {2, 0};
     int32_t *dslots = to_gpu(slots, sizeof slots);

@@ -23,22 +23,29 @@ __device__ __forceinline__ float conv_input(const br_conv1d_args &a, const float
     return t >= 0 ? a.x[((long)b * a.T + t) * a.ldx + c] : st[(long)c * (a.K - 1) + (a.K - 1 + t)];
 }
 
-/* grid (channel blocks, tiles, batch) */
+/* grid (channel blocks, tiles, batch).  KC: the width when known at compile time (the usual 4; its
+ * window then lives in registers), 0 for any width up to KMAX. */
+template <int KC>
 __global__ void k_conv1d_tile(br_conv1d_args a) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x, t0 = blockIdx.y * TILE, b = blockIdx.z, K = a.K;
+    const int c = blockIdx.x * blockDim.x + threadIdx.x, t0 = blockIdx.y * TILE, b = blockIdx.z, K = KC ? KC : a.K;
     if (c >= a.channels) return;
     const float *st = a.state + a.slots[b] * a.state_stride;
-    float w[KMAX], win[KMAX];
+    float w[KC ? KC : KMAX], win[KC ? KC : KMAX];
     for (int k = 0; k < K; k++) w[k] = a.w[(long)c * K + k];
     for (int k = 0; k < K - 1; k++) win[k] = conv_input(a, st, b, t0 - (K - 1) + k, c);
     const float bias = a.b ? a.b[c] : 0.0f;
-    const int t1 = min(a.T, t0 + TILE);
-    for (int t = t0; t < t1; t++) {
-        const long row = (long)b * a.T + t;
-        win[K - 1] = a.x[row * a.ldx + c];
+    const int n = min(a.T - t0, TILE);
+    const float *__restrict__ x = a.x + ((long)b * a.T + t0) * a.ldx + c;
+    float *__restrict__ y = a.y + ((long)b * a.T + t0) * a.ldy + c;
+    float in[TILE]; /* the tile's inputs, loaded together */
+#pragma unroll
+    for (int i = 0; i < TILE; i++) in[i] = i < n ? x[(long)i * a.ldx] : 0.0f;
+#pragma unroll
+    for (int i = 0; i < TILE; i++) {
+        win[K - 1] = in[i];
         float acc = bias;
         for (int k = 0; k < K; k++) acc += w[k] * win[k];
-        a.y[row * a.ldy + c] = a.silu ? br_dev_silu(acc) : acc;
+        if (i < n) y[(long)i * a.ldy] = a.silu ? br_dev_silu(acc) : acc;
         for (int k = 0; k < K - 1; k++) win[k] = win[k + 1];
     }
 }
@@ -60,7 +67,9 @@ extern "C" void br_cuda_conv1d_prefill(const br_device *dev, const br_conv1d_arg
         return;
     }
     const unsigned cb = br_blocks(a->channels, THREADS);
-    k_conv1d_tile<<<dim3(cb, br_blocks(a->T, TILE), (unsigned)a->batch), THREADS, 0, br_stream(dev)>>>(*a);
+    const dim3 grid(cb, br_blocks(a->T, TILE), (unsigned)a->batch);
+    if (a->K == 4) k_conv1d_tile<4><<<grid, THREADS, 0, br_stream(dev)>>>(*a);
+    else k_conv1d_tile<0><<<grid, THREADS, 0, br_stream(dev)>>>(*a);
     k_conv1d_keep<<<dim3(cb, 1, (unsigned)a->batch), THREADS, 0, br_stream(dev)>>>(*a);
     BR_CUDA_LAUNCHED(dev);
 }
