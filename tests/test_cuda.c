@@ -365,6 +365,40 @@ static void test_rope_and_attention(void **state) {
     free(q), free(k), free(v);
     br_dev_free(gpu, dq), br_dev_free(gpu, dk), br_dev_free(gpu, dv), br_dev_free(gpu, dpos);
 }
+/* Decode attention: 3 sequences in slots {2, 0, 1} of cache rings, one ring wrapped, with and without a window. */
+static void check_attention_decode(int window, int64_t cap, const int64_t *pos) {
+    const int B = 3, H = 8, KVH = 2, hd = 96, qd = H * hd, kd = KVH * hd;
+    const size_t pool = (size_t)3 * cap * kd;
+    int32_t slots[3] = {2, 0, 1};
+    float *q = host_rand((size_t)B * qd, -1, 1), *kn = host_rand((size_t)B * kd, -1, 1), *vn = host_rand((size_t)B * kd, -1, 1);
+    float *kc = host_rand(pool, -1, 1), *vc = host_rand(pool, -1, 1), *o = malloc((size_t)B * qd * 4);
+    float *dq = to_gpu(q, (size_t)B * qd * 4), *dkn = to_gpu(kn, (size_t)B * kd * 4), *dvn = to_gpu(vn, (size_t)B * kd * 4);
+    float *dkc = to_gpu(kc, pool * 4), *dvc = to_gpu(vc, pool * 4), *dout = br_dev_alloc(gpu, (size_t)B * qd * 4, NULL);
+    int32_t *dslots = to_gpu(slots, sizeof slots);
+    int64_t *dpos = to_gpu(pos, 3 * sizeof *pos);
+    br_attn_decode_args a = {B, H, KVH, hd, q, qd, kn, vn, kd, kc, vc, cap, slots, pos, window, 0.1f, o, qd};
+    br_cpu_kv_append(CPU, &a);
+    br_cpu_attention_decode(CPU, &a);
+    br_attn_decode_args g = {B, H, KVH, hd, dq, qd, dkn, dvn, kd, dkc, dvc, cap, dslots, dpos, window, 0.1f, dout, qd};
+    br_cuda_kv_append(gpu, &g);
+    br_cuda_attention_decode(gpu, &g);
+    char name[64];
+    snprintf(name, sizeof name, "decode attention window %d", window);
+    same(name, dout, o, (size_t)B * qd);
+    same("decode k cache", dkc, kc, pool);
+    same("decode v cache", dvc, vc, pool);
+    free(q), free(kn), free(vn), free(kc), free(vc), free(o);
+    br_dev_free(gpu, dq), br_dev_free(gpu, dkn), br_dev_free(gpu, dvn), br_dev_free(gpu, dslots), br_dev_free(gpu, dpos);
+}
+
+static void test_attention_decode(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const int64_t wrapped[3] = {3, 37, 15}, plain[3] = {0, 300, 129};
+    check_attention_decode(8, 16, wrapped); /* position 37 sits at row 5 of a 16-row ring */
+    check_attention_decode(0, 301, plain);
+}
+
 #endif /* BRAID_HAVE_CUDA */
 
 /* ---- whole models ------------------------------------------------------------------------------------------------ */
@@ -426,40 +460,6 @@ static void test_random_models_gpu_vs_cpu(void **state) {
     }
 }
 
-/* Decode attention: 3 sequences in slots {2, 0, 1} of cache rings, one ring wrapped, with and without a window. */
-static void check_attention_decode(int window, int64_t cap, const int64_t *pos) {
-    const int B = 3, H = 8, KVH = 2, hd = 96, qd = H * hd, kd = KVH * hd;
-    const size_t pool = (size_t)3 * cap * kd;
-    int32_t slots[3] = {2, 0, 1};
-    float *q = host_rand((size_t)B * qd, -1, 1), *kn = host_rand((size_t)B * kd, -1, 1), *vn = host_rand((size_t)B * kd, -1, 1);
-    float *kc = host_rand(pool, -1, 1), *vc = host_rand(pool, -1, 1), *o = malloc((size_t)B * qd * 4);
-    float *dq = to_gpu(q, (size_t)B * qd * 4), *dkn = to_gpu(kn, (size_t)B * kd * 4), *dvn = to_gpu(vn, (size_t)B * kd * 4);
-    float *dkc = to_gpu(kc, pool * 4), *dvc = to_gpu(vc, pool * 4), *dout = br_dev_alloc(gpu, (size_t)B * qd * 4, NULL);
-    int32_t *dslots = to_gpu(slots, sizeof slots);
-    int64_t *dpos = to_gpu(pos, 3 * sizeof *pos);
-    br_attn_decode_args a = {B, H, KVH, hd, q, qd, kn, vn, kd, kc, vc, cap, slots, pos, window, 0.1f, o, qd};
-    br_cpu_kv_append(CPU, &a);
-    br_cpu_attention_decode(CPU, &a);
-    br_attn_decode_args g = {B, H, KVH, hd, dq, qd, dkn, dvn, kd, dkc, dvc, cap, dslots, dpos, window, 0.1f, dout, qd};
-    br_cuda_kv_append(gpu, &g);
-    br_cuda_attention_decode(gpu, &g);
-    char name[64];
-    snprintf(name, sizeof name, "decode attention window %d", window);
-    same(name, dout, o, (size_t)B * qd);
-    same("decode k cache", dkc, kc, pool);
-    same("decode v cache", dvc, vc, pool);
-    free(q), free(kn), free(vn), free(kc), free(vc), free(o);
-    br_dev_free(gpu, dq), br_dev_free(gpu, dkn), br_dev_free(gpu, dvn), br_dev_free(gpu, dslots), br_dev_free(gpu, dpos);
-}
-
-static void test_attention_decode(void **state) {
-    (void)state;
-    if (!have_gpu()) skip();
-    const int64_t wrapped[3] = {3, 37, 15}, plain[3] = {0, 300, 129};
-    check_attention_decode(8, 16, wrapped); /* position 37 sits at row 5 of a 16-row ring */
-    check_attention_decode(0, 301, plain);
-}
-
 /* Recorded steps (CUDA graphs) give the logits unrecorded steps give:
  * 3 sequences prefilled to different lengths, then batched steps. */
 static void batched_steps(br_model *m, int steps, float *out) {
@@ -505,6 +505,33 @@ static void test_step_graphs(void **state) {
         free(plain), free(rec);
         br_model_free(g);
     }
+}
+
+/* A block the CUDA kernels cannot run is refused when the model moves, naming it. */
+static void test_gpu_limits(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const char *yaml = "name: big-state\nmodel: {d_model: 64, vocab_size: 32}\n"
+                       "blocks: {ssm: {type: mamba2, heads: 2, head_dim: 32, d_state: 512}}\n"
+                       "layers: [{repeat: 2, layers: [ssm]}]\n";
+    br_spec *spec = NULL;
+    br_model *m = NULL;
+    br_error err = {0};
+    assert_int_equal(br_spec_parse(yaml, strlen(yaml), "big-state.yaml", &spec, &err), BR_OK);
+    assert_int_equal(br_model_create_random(spec, 1, &m, &err), BR_OK);
+    assert_int_equal(br_model_use_gpu(m, 0, BR_BF16, &err), BR_ERR_UNSUPPORTED);
+    fprintf(stderr, "  refused: %s\n", err.message);
+    assert_non_null(strstr(err.message, "'ssm'"));
+    assert_non_null(strstr(err.message, "d_state 512"));
+    int32_t ids[3] = {1, 2, 3}; /* still usable on the CPU */
+    float *lg = malloc(3 * 32 * sizeof *lg);
+    br_state *s = NULL;
+    int slot = 0;
+    assert_int_equal(br_state_create(m, 1, 8, &s, &err), BR_OK);
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, ids, 3, BR_LOGITS_ALL, lg, &err), BR_OK);
+    free(lg);
+    br_state_free(s);
+    br_model_free(m);
 }
 
 /* bf16 matrix weights: logits within bf16 rounding of the CPU's f32 logits */
@@ -616,6 +643,7 @@ int main(void) {
         cmocka_unit_test(test_random_models_gpu_vs_cpu),
         cmocka_unit_test(test_random_models_gpu_bf16),
         cmocka_unit_test(test_step_graphs),
+        cmocka_unit_test(test_gpu_limits),
         cmocka_unit_test(test_fixtures_on_gpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

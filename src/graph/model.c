@@ -30,10 +30,26 @@ br_status br_model_finish(struct br_model *m, br_error *err) {
     return br_plan_bind(&m->plan, err);
 }
 
+#ifdef BRAID_HAVE_CUDA
+/* Every block within what the CUDA kernels handle, or a message naming the first that is not. */
+static br_status check_gpu_kernels(const br_plan *plan, br_error *err) {
+    for (int u = 0; u < plan->n_units; u++)
+        for (int b = 0; b < plan->units[u].def->n_blocks; b++) {
+            const br_block_inst *blk = plan->units[u].blocks[b];
+            if (blk->type->gpu_check && blk->type->gpu_check(blk->cfg, &blk->dims, err) != BR_OK) {
+                br_error_prefix(err, "block '%s' (layer %d) cannot run on the GPU", blk->def->name, plan->units[u].layer);
+                return BR_ERR_UNSUPPORTED;
+            }
+        }
+    return BR_OK;
+}
+#endif
+
 br_status br_model_use_gpu(br_model *m, int ordinal, br_dtype weights, br_error *err) {
     if (!m) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_use_gpu: NULL model");
 #ifdef BRAID_HAVE_CUDA
     if (m->owned_dev) return BR_FAIL(err, BR_ERR_INVALID_ARG, "the model is already on a GPU");
+    BR_TRY(check_gpu_kernels(&m->plan, err));
     br_device *dev = NULL;
     BR_TRY(br_cuda_device_open(ordinal, &dev, err));
     if (weights != BR_F32 && weights != BR_BF16) {

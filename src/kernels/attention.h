@@ -68,4 +68,7 @@ void br_cuda_kv_append(const br_device *dev, const br_attn_decode_args *a);
 void br_cuda_attention_decode(const br_device *dev, const br_attn_decode_args *a);
 #endif
 
+/* The CUDA attention gives a query row's head dims two per thread of 128: head_dim up to this. */
+#define BR_CUDA_ATTN_MAX_HEAD_DIM 256
+
 #endif /* BR_KERNELS_ATTENTION_H */

@@ -48,4 +48,7 @@ void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a);
 void br_cuda_ssd_step(const br_device *dev, const br_ssd_args *a);
 #endif
 
+/* The CUDA recurrent SSD keeps a channel's state in one warp's registers: d_state up to this. */
+#define BR_CUDA_SSD_MAX_STATE 256
+
 #endif /* BR_KERNELS_SSD_H */

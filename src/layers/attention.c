@@ -231,6 +231,14 @@ static br_status attn_step(const br_block_inst *blk, br_exec *ex, const br_site 
     return br_lin_run(&w->o, ex, site, ex->batch, o, qd, y, blk->dims.d_model, 0.0f, err);
 }
 
+static br_status attn_gpu_check(const void *cfg, const br_block_dims *d, br_error *err) {
+    const attn_cfg *c = cfg;
+    if (c->head_dim > BR_CUDA_ATTN_MAX_HEAD_DIM)
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "head_dim %d: the CUDA attention handles up to %d", c->head_dim,
+                       BR_CUDA_ATTN_MAX_HEAD_DIM);
+    return BR_OK;
+}
+
 const br_layer_type br_layer_attention = {
     .name = "attention",
     .summary = "causal self-attention: GQA, RoPE (full/partial/none), sliding window",
@@ -244,4 +252,5 @@ const br_layer_type br_layer_attention = {
     .unbind = free,
     .prefill = attn_run,
     .step = attn_step,
+    .gpu_check = attn_gpu_check,
 };

@@ -143,6 +143,8 @@ typedef struct br_layer_type {
     void (*unbind)(void *bound);
     br_block_run_fn prefill;
     br_block_run_fn step;
+    /* NULL, or BR_ERR_UNSUPPORTED with the reason when the CUDA kernels cannot run this block. */
+    br_status (*gpu_check)(const void *cfg, const br_block_dims *dims, br_error *err);
     /* 1: a step reads device results on the host (MoE routing), so a decode
      * step of a plan holding it cannot be recorded and replayed. */
     int syncs_host;

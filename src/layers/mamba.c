@@ -192,6 +192,14 @@ static br_status mamba_run(const br_block_inst *blk, br_exec *ex, const br_site 
     return br_lin_run(&w->out_proj, ex, site, n, ys, Di, y, blk->dims.d_model, 0.0f, err);
 }
 
+static br_status mamba_gpu_check(const void *cfg, const br_block_dims *d, br_error *err) {
+    const mamba_cfg *c = cfg;
+    if (c->d_state > BR_CUDA_SCAN_MAX_STATE)
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "d_state %d: the CUDA scan handles up to %d", c->d_state,
+                       BR_CUDA_SCAN_MAX_STATE);
+    return BR_OK;
+}
+
 const br_layer_type br_layer_mamba = {
     .name = "mamba",
     .summary = "Mamba-1 selective SSM mixer (conv + selective scan + SiLU gate)",
@@ -206,4 +214,5 @@ const br_layer_type br_layer_mamba = {
     .unbind = free,
     .prefill = mamba_run,
     .step = mamba_run,
+    .gpu_check = mamba_gpu_check,
 };

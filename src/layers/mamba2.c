@@ -195,6 +195,14 @@ static br_status m2_run(const br_block_inst *blk, br_exec *ex, const br_site *si
     return br_lin_run(&w->out_proj, ex, site, n, ys, Di, y, blk->dims.d_model, 0.0f, err);
 }
 
+static br_status m2_gpu_check(const void *cfg, const br_block_dims *d, br_error *err) {
+    const mamba2_cfg *c = cfg;
+    if (c->d_state > BR_CUDA_SSD_MAX_STATE)
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "d_state %d: the CUDA SSD step handles up to %d", c->d_state,
+                       BR_CUDA_SSD_MAX_STATE);
+    return BR_OK;
+}
+
 const br_layer_type br_layer_mamba2 = {
     .name = "mamba2",
     .summary = "Mamba-2 SSD mixer (conv + chunked SSD scan + gated RMSNorm)",
@@ -209,4 +217,5 @@ const br_layer_type br_layer_mamba2 = {
     .unbind = free,
     .prefill = m2_run,
     .step = m2_run,
+    .gpu_check = m2_gpu_check,
 };

@@ -19,7 +19,7 @@ extern "C" {
 }
 
 #define THREADS 128
-#define MAX_HD 256
+#define MAX_HD BR_CUDA_ATTN_MAX_HEAD_DIM
 
 __global__ void k_rope(int n, int heads, int hd, int rot, float theta, int style, const int64_t *__restrict__ pos,
                        float *x, int ldx) {

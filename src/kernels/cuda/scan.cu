@@ -11,7 +11,7 @@ extern "C" {
 }
 
 #define WARPS 4
-#define PER_LANE 8 /* d_state up to 256 */
+#define PER_LANE (BR_CUDA_SCAN_MAX_STATE / 32)
 
 __global__ void k_scan(br_scan_args a) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -58,7 +58,7 @@ __global__ void k_scan(br_scan_args a) {
 
 static void launch(const br_device *dev, const br_scan_args *a) {
     if (a->batch <= 0 || a->d_inner <= 0) return;
-    if (a->d_state > 32 * PER_LANE) {
+    if (a->d_state > BR_CUDA_SCAN_MAX_STATE) {
         br_cuda_note(dev, cudaErrorInvalidValue); /* d_state above 256 has no CUDA scan yet */
         return;
     }

@@ -29,8 +29,8 @@ extern "C" {
 /* ---- recurrent form ------------------------------------------------------------------------------------------------ */
 
 #define WARPS 4
-#define PER_LANE 8 /* d_state up to 256 */
-#define MAX_STATE (32 * PER_LANE)
+#define MAX_STATE BR_CUDA_SSD_MAX_STATE
+#define PER_LANE (MAX_STATE / 32)
 
 __device__ __forceinline__ float ssd_dt(const br_ssd_args &a, long row, int h) {
     float dt = br_dev_softplus(a.dt[row * a.lddt + h] + (a.dt_bias ? a.dt_bias[h] : 0.0f));
