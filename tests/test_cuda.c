@@ -434,15 +434,15 @@ static void logits_of(br_model *m, const int32_t *ids, int T, int step, float *o
     br_state_free(s);
 }
 
-static void test_random_models_gpu_vs_cpu(void **state) {
-    (void)state;
-    if (!have_gpu()) skip();
-    const char *specs[] = {"mamba", "jamba", "zamba", "zamba2", "bamba", "falcon_h1", "nemotron_h", "llama"};
-    uint64_t seed = br_test_seed("gpu_models");
-    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+/* Random models of the named families on the GPU with `weights` matrices against the CPU (prefill),
+ * and the GPU's steps against its prefill: relative errors below tol_cpu and tol_step. */
+static void models_vs_cpu(const char *const *specs, size_t n, const char *seed_name, br_dtype weights, double tol_cpu,
+                          double tol_step) {
+    uint64_t seed = br_test_seed(seed_name);
+    for (size_t k = 0; k < n; k++) {
         br_model *cpu = random_model(specs[k], seed), *g = random_model(specs[k], seed);
         br_error err = {0};
-        assert_int_equal(br_model_use_gpu(g, 0, BR_F32, &err), BR_OK);
+        assert_int_equal(br_model_use_gpu(g, 0, weights, &err), BR_OK);
         const int V = br_model_vocab_size(cpu), T = 23;
         int32_t ids[23];
         for (int i = 0; i < T; i++) ids[i] = (int32_t)((i * 37 + (int)(seed % 11)) % V);
@@ -451,13 +451,21 @@ static void test_random_models_gpu_vs_cpu(void **state) {
         logits_of(g, ids, T, 0, b);
         logits_of(g, ids, T, 1, c);
         double e1 = br_test_rel_err(b, a, (size_t)T * V), e2 = br_test_rel_err(c, b, (size_t)T * V);
-        fprintf(stderr, "  %-12s GPU vs CPU prefill %.2e   GPU step vs prefill %.2e\n", specs[k], e1, e2);
-        assert_true(e1 < 1e-4);
-        assert_true(e2 < 1e-5);
+        fprintf(stderr, "  %-12s %s GPU vs f32 CPU prefill %.2e   GPU step vs prefill %.2e\n", specs[k],
+                br_dtype_name(weights), e1, e2);
+        assert_true(e1 < tol_cpu);
+        assert_true(e2 < tol_step);
         free(a), free(b), free(c);
         br_model_free(cpu);
         br_model_free(g);
     }
+}
+
+static void test_random_models_gpu_vs_cpu(void **state) {
+    (void)state;
+    if (!have_gpu()) skip();
+    const char *specs[] = {"mamba", "jamba", "zamba", "zamba2", "bamba", "falcon_h1", "nemotron_h", "llama"};
+    models_vs_cpu(specs, sizeof specs / sizeof specs[0], "gpu_models", BR_F32, 1e-4, 1e-5);
 }
 
 /* Recorded steps (CUDA graphs) give the logits unrecorded steps give:
@@ -539,26 +547,7 @@ static void test_random_models_gpu_bf16(void **state) {
     (void)state;
     if (!have_gpu()) skip();
     const char *specs[] = {"mamba", "jamba", "zamba2", "bamba", "falcon_h1", "nemotron_h"};
-    uint64_t seed = br_test_seed("gpu_models_bf16");
-    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
-        br_model *cpu = random_model(specs[k], seed), *g = random_model(specs[k], seed);
-        br_error err = {0};
-        assert_int_equal(br_model_use_gpu(g, 0, BR_BF16, &err), BR_OK);
-        const int V = br_model_vocab_size(cpu), T = 19;
-        int32_t ids[19];
-        for (int i = 0; i < T; i++) ids[i] = (int32_t)((i * 29 + 3) % V);
-        float *a = malloc((size_t)T * V * 4), *b = malloc((size_t)T * V * 4), *c = malloc((size_t)T * V * 4);
-        logits_of(cpu, ids, T, 0, a);
-        logits_of(g, ids, T, 0, b);
-        logits_of(g, ids, T, 1, c);
-        double e1 = br_test_rel_err(b, a, (size_t)T * V), e2 = br_test_rel_err(c, b, (size_t)T * V);
-        fprintf(stderr, "  %-12s bf16 GPU vs f32 CPU %.2e   bf16 step vs prefill %.2e\n", specs[k], e1, e2);
-        assert_true(e1 < 3e-2);
-        assert_true(e2 < 1e-3);
-        free(a), free(b), free(c);
-        br_model_free(cpu);
-        br_model_free(g);
-    }
+    models_vs_cpu(specs, sizeof specs / sizeof specs[0], "gpu_models_bf16", BR_BF16, 3e-2, 1e-3);
 }
 
 static void test_fixtures_on_gpu(void **state) {
