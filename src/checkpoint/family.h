@@ -124,6 +124,9 @@ typedef struct br_hf_layout {
 
 br_status br_hf_fill_layout(br_hf_ctx *ctx, br_param *p, const br_pname *n, const br_hf_layout *layout, br_error *err);
 
+/* Bamba's module names (map_bamba.c), which Falcon-H1 shares. */
+br_status br_hf_fill_bamba_names(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err);
+
 /* Stacked experts ("gate_up_proj", "up_proj" or "down_proj": rest without
  * ".weight") from per-expert tensors "<expert_fmt % e><gate|up|down>.weight". */
 br_status br_hf_fill_experts(br_hf_ctx *ctx, br_param *p, const char *rest, const char *expert_fmt, const char *gate,

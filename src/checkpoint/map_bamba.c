@@ -69,8 +69,8 @@ static const br_hf_block_map blocks[] = {
 static const br_hf_layout layout = {"model.embed_tokens.weight", NULL, "model.final_layernorm", "model.layers.%d.",
                                     {"input_layernorm", "pre_ff_layernorm"}, blocks};
 
-static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
+br_status br_hf_fill_bamba_names(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
     return br_hf_fill_layout(ctx, p, n, &layout, err);
 }
 
-const br_family br_family_bamba = {"bamba", write_spec, NULL, fill};
+const br_family br_family_bamba = {"bamba", write_spec, NULL, br_hf_fill_bamba_names};

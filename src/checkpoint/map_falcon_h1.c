@@ -74,17 +74,5 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
     return BR_OK;
 }
 
-static const br_hf_block_map blocks[] = {
-    {"mamba", "mamba.", BR_HF_MAMBA2},
-    {"attn", "self_attn.", BR_HF_ATTENTION},
-    {"mlp", "feed_forward.", BR_HF_GATED_MLP},
-    {NULL, NULL, 0},
-};
-static const br_hf_layout layout = {"model.embed_tokens.weight", NULL, "model.final_layernorm", "model.layers.%d.",
-                                    {"input_layernorm", "pre_ff_layernorm"}, blocks};
-
-static br_status fill(br_hf_ctx *ctx, br_param *p, const br_pname *n, br_error *err) {
-    return br_hf_fill_layout(ctx, p, n, &layout, err);
-}
-
-const br_family br_family_falcon_h1 = {"falcon_h1", write_spec, NULL, fill};
+/* Falcon-H1 names its modules as Bamba does (mamba., self_attn., feed_forward., pre_ff_layernorm). */
+const br_family br_family_falcon_h1 = {"falcon_h1", write_spec, NULL, br_hf_fill_bamba_names};
