@@ -78,14 +78,15 @@ __global__ void k_ssd_recurrent(br_ssd_args a) {
 
 static inline int n_chunks(const br_ssd_args *a) { return (a->T + Q - 1) / Q; }
 
-/* Work layout (floats): dts, cum [batch, heads, nc, Q]; CB [batch, nc, groups, Q, Q];
- * S [batch, nc, heads, P, N]. */
+/* Work layout (floats, one after the other): dts, cum [batch, heads, nc, Q];
+ * CB [batch, nc, groups, Q, Q]; S [batch, nc, heads, P, N]. */
 struct ssd_work {
-    float *dts, *cum, *CB, *S;
+    long dts, cum, CB, S, total; /* offsets into a->work, and its size */
 };
-static ssd_work work_split(const br_ssd_args *a) {
-    const long dq = (long)a->batch * a->heads * n_chunks(a) * Q, cb = (long)a->batch * n_chunks(a) * a->groups * Q * Q;
-    ssd_work w = {a->work, a->work + dq, a->work + 2 * dq, a->work + 2 * dq + cb};
+static ssd_work work_layout(const br_ssd_args *a) {
+    const long nc = n_chunks(a), dq = (long)a->batch * a->heads * nc * Q, cb = (long)a->batch * nc * a->groups * Q * Q;
+    const long st = (long)a->batch * nc * a->heads * a->head_dim * a->d_state;
+    ssd_work w = {0, dq, 2 * dq, 2 * dq + cb, 2 * dq + cb + st};
     return w;
 }
 
@@ -299,9 +300,7 @@ __global__ void __launch_bounds__(THREADS) k_ssd_chunk_scan(br_ssd_args a, const
 
 extern "C" long br_cuda_ssd_work_floats(const br_device *dev, const br_ssd_args *a) {
     (void)dev;
-    const long nc = n_chunks(a);
-    return 2 * (long)a->batch * a->heads * nc * Q + (long)a->batch * nc * a->groups * Q * Q +
-           (long)a->batch * nc * a->heads * a->head_dim * a->d_state;
+    return work_layout(a).total;
 }
 
 static void recurrent(const br_device *dev, const br_ssd_args *a) {
@@ -325,13 +324,14 @@ extern "C" void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a) 
         return;
     }
     const int nc = n_chunks(a), ptiles = (a->head_dim + Q - 1) / Q, ntiles = (a->d_state + Q - 1) / Q;
-    const ssd_work w = work_split(a);
+    const ssd_work w = work_layout(a);
+    float *dts = a->work + w.dts, *cum = a->work + w.cum, *CB = a->work + w.CB, *S = a->work + w.S;
     cudaStream_t s = br_stream(dev);
-    k_ssd_dt<<<dim3(nc, a->heads, a->batch), Q, 0, s>>>(*a, w.dts, w.cum);
-    k_ssd_chunk_state<<<dim3(nc * ptiles * ntiles, a->heads, a->batch), THREADS, 0, s>>>(*a, w.dts, w.cum, w.S);
+    k_ssd_dt<<<dim3(nc, a->heads, a->batch), Q, 0, s>>>(*a, dts, cum);
+    k_ssd_chunk_state<<<dim3(nc * ptiles * ntiles, a->heads, a->batch), THREADS, 0, s>>>(*a, dts, cum, S);
     const long PN = (long)a->head_dim * a->d_state;
-    k_ssd_pass<<<dim3(br_blocks(PN, THREADS), a->heads, a->batch), THREADS, 0, s>>>(*a, w.cum, w.S);
-    k_ssd_cb<<<dim3(nc, a->groups, a->batch), THREADS, 0, s>>>(*a, w.CB);
-    k_ssd_chunk_scan<<<dim3(nc * ptiles, a->heads, a->batch), THREADS, 0, s>>>(*a, w.dts, w.cum, w.CB, w.S);
+    k_ssd_pass<<<dim3(br_blocks(PN, THREADS), a->heads, a->batch), THREADS, 0, s>>>(*a, cum, S);
+    k_ssd_cb<<<dim3(nc, a->groups, a->batch), THREADS, 0, s>>>(*a, CB);
+    k_ssd_chunk_scan<<<dim3(nc * ptiles, a->heads, a->batch), THREADS, 0, s>>>(*a, dts, cum, CB, S);
     BR_CUDA_LAUNCHED(dev);
 }
