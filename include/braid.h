@@ -77,12 +77,28 @@ int br_model_vocab_size(const br_model *model);
  * live there too and forward passes run there (CUDA builds; otherwise
  * BR_ERR_UNSUPPORTED).  Matrix weights (linear maps, experts, embeddings)
  * are stored as `weights`: BR_BF16 (tensor cores, f32 accumulation, half
- * the memory traffic) or BR_F32 (matches the CPU to f32 rounding); norms,
- * SSM parameters, activations and states stay f32.  On failure the model
- * stays usable on the CPU. */
+ * the memory traffic; KV caches in bf16 too, and prefill attention on
+ * cuDNN's fused flash attention where the runtime has it) or BR_F32
+ * (everything f32: matches the CPU to f32 rounding); norms, SSM
+ * parameters, activations and recurrent states stay f32.  On failure the
+ * model stays usable on the CPU. */
 br_status br_model_use_gpu(br_model *model, int ordinal, br_dtype weights, br_error *err);
 /* GPUs braid can use (0 without CUDA, a driver or a device). */
 int br_gpu_count(void);
+/* Where the model runs, for people: "CPU", or the GPU with its weight and
+ * KV-cache types and the attention kernels in use.  Owned by the model. */
+const char *br_model_device_info(const br_model *model);
+/* Element type of the KV caches of states created for the model (f32 on
+ * the CPU; the weights' type on a GPU). */
+br_dtype br_model_kv_dtype(const br_model *model);
+
+/* ---- notices -------------------------------------------------------------------------------
+ * The library never prints.  What a person running it should hear about (a
+ * fast path this machine lacks, and what runs instead) goes to the notice
+ * handler, each distinct message once per process; none is installed by
+ * default.  The handler may be called from any thread that calls braid. */
+typedef void (*br_notice_fn)(void *user, const char *message);
+void br_set_notice_handler(br_notice_fn fn, void *user);
 
 /* State for n_slots sequences of up to max_context tokens (KV caches of
  * sliding-window layers hold only their window).  Owned by the caller. */

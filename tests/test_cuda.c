@@ -19,11 +19,11 @@
 #include "base/file.h"
 #include "base/npy.h"
 #include "braid.h"
+#include "gpu_util.h"
 #include "test_util.h"
 
 #ifdef BRAID_HAVE_CUDA
 #include "kernels/act.h"
-#include "kernels/attention.h"
 #include "kernels/conv1d.h"
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
@@ -34,54 +34,19 @@
 
 #define TOL 1e-5
 
-static int have_gpu(void) {
-    static int announced;
-    int n = br_gpu_count();
-    if (!n && !announced++) fprintf(stderr, "  no usable GPU (or braid built without CUDA): CUDA tests skipped\n");
-    return n > 0;
-}
-
 #ifdef BRAID_HAVE_CUDA
-static br_device *gpu;
-static uint64_t rng;
+#define gpu (br_gpu_test_dev())
+#define host_rand br_gpu_host_rand
+#define to_gpu br_gpu_to_dev
+#define from_gpu br_gpu_from_dev
 
-static float *host_rand(size_t n, float lo, float hi) {
-    float *x = malloc(n * sizeof *x);
-    br_test_fill_uniform(x, n, lo, hi, &rng);
-    return x;
-}
-
-static void *to_gpu(const void *host, size_t bytes) {
-    br_error err = {0};
-    void *d = br_dev_alloc(gpu, bytes, &err);
-    assert_non_null(d);
-    assert_int_equal(br_dev_upload(gpu, d, host, bytes, &err), BR_OK);
-    return d;
-}
-
-static float *from_gpu(const float *d, size_t n) {
-    br_error err = {0};
-    float *h = malloc(n * sizeof *h);
-    assert_int_equal(br_dev_sync(gpu, &err), BR_OK);
-    assert_int_equal(br_dev_download(gpu, h, d, n * sizeof *h, &err), BR_OK);
-    return h;
-}
-
-/* Compares a GPU result with the CPU one; frees both. */
-static void same(const char *what, float *d_got, float *cpu, size_t n) {
-    float *got = from_gpu(d_got, n);
-    double e = br_test_rel_err(got, cpu, n);
-    fprintf(stderr, "  %-28s rel err %.2e\n", what, e);
-    assert_true(e < TOL);
-    free(got);
-    br_dev_free(gpu, d_got);
-}
+static void same(const char *what, float *d_got, const float *cpu, size_t n) { br_gpu_check(what, d_got, cpu, n, TOL); }
 
 #define CPU (&br_cpu_device)
 
 static void test_elementwise_and_linear(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     const int R = 37, C = 300, ld = 310, V = 50;
     float *x = host_rand((size_t)R * ld, -1, 1), *y0 = host_rand((size_t)R * ld, -1, 1), *z = host_rand((size_t)R * ld, -3, 3);
     float *y = malloc((size_t)R * ld * 4);
@@ -106,7 +71,7 @@ static void test_elementwise_and_linear(void **state) {
     br_cpu_mul_silu(CPU, R, C, y, ld, z, ld);
     br_cuda_mul_silu(gpu, R, C, dy, ld, dz, ld);
     same("mul_silu", dy, y, (size_t)R * ld);
-    /* embedding, gather, scatter, rings */
+    /* embedding, gather, scatter */
     int32_t ids[37];
     float wts[37];
     for (int i = 0; i < R; i++) ids[i] = (int32_t)((i * 17 + 5) % V), wts[i] = 0.1f * (float)i - 1.0f;
@@ -128,14 +93,6 @@ static void test_elementwise_and_linear(void **state) {
     br_cpu_scatter_add(CPU, R, C, perm, wts, x, ld, y, ld);
     br_cuda_scatter_add(gpu, R, C, dperm, dw, dx, ld, dy, ld);
     same("scatter_add", dy, y, (size_t)R * ld);
-    const int cap = 16, rows = 23; /* wraps around the ring */
-    float *ring = host_rand((size_t)cap * C, -1, 1), *dring = to_gpu(ring, (size_t)cap * C * 4);
-    br_cpu_ring_write(CPU, 9, C, x, ld, ring, cap, 13);
-    br_cuda_ring_write(gpu, 9, C, dx, ld, dring, cap, 13);
-    float *rr = malloc((size_t)rows * C * 4), *drr = br_dev_alloc(gpu, (size_t)rows * C * 4, NULL);
-    br_cpu_ring_read(CPU, rows, C, ring, cap, 5, rr, C);
-    br_cuda_ring_read(gpu, rows, C, dring, cap, 5, drr, C);
-    same("ring write + read", drr, rr, (size_t)rows * C);
     /* linear with bias and strided input, overwrite and accumulate */
     const int IN = 300, OUT = 129;
     float *W = host_rand((size_t)OUT * IN, -0.1f, 0.1f), *b = host_rand(OUT, -1, 1);
@@ -161,18 +118,62 @@ static void test_elementwise_and_linear(void **state) {
         free(got), free(out), free(Wb);
         br_dev_free(gpu, dout), br_dev_free(gpu, dWb);
     }
+    { /* decode-sized batches of bf16 weights run on braid's GEMV: f32 math on the bf16 values, so f32 tolerance */
+        const int GI = 512, GO = 130, ldg = 520;
+        float *Wg = host_rand((size_t)GO * GI, -0.1f, 0.1f), *bg = host_rand(GO, -1, 1), *xg = host_rand((size_t)8 * ldg, -1, 1);
+        uint16_t *Wgb = malloc((size_t)GO * GI * 2);
+        br_from_f32(Wgb, Wg, BR_BF16, (size_t)GO * GI);
+        br_to_f32(Wg, Wgb, BR_BF16, (size_t)GO * GI); /* the CPU multiplies by the rounded weights */
+        void *dWg = to_gpu(Wgb, (size_t)GO * GI * 2);
+        float *dbg = to_gpu(bg, GO * 4), *dxg = to_gpu(xg, (size_t)8 * ldg * 4);
+        const int ns[4] = {1, 3, 5, 8};
+        for (int k = 0; k < 4; k++)
+            for (int beta = 0; beta < 2; beta++) {
+                const int ng = ns[k];
+                float *out = host_rand((size_t)ng * GO, -1, 1), *dout = to_gpu(out, (size_t)ng * GO * 4);
+                br_cpu_linear(CPU, ng, GI, GO, xg, ldg, br_mat_f32(Wg), bg, (float)beta, out, GO);
+                br_cuda_linear(gpu, ng, GI, GO, dxg, ldg, (br_mat){dWg, BR_BF16}, dbg, (float)beta, dout, GO);
+                char what[64];
+                snprintf(what, sizeof what, "GEMV bf16, %d rows%s", ng, beta ? ", accumulate" : "");
+                same(what, dout, out, (size_t)ng * GO);
+                free(out);
+            }
+        for (int k = 0; k < 2; k++) { /* three maps of one input in one launch (q, k, v), outputs 130, 64, 64 rows */
+            const int ng = k ? 5 : 1, outs_n[3] = {GO, 64, 64}, offs[3] = {0, 0, 64};
+            float *want = malloc((size_t)ng * GO * 3 * 4);
+            br_linear_out co[3], go[3];
+            float *dys[3];
+            for (int i = 0; i < 3; i++) { /* the 2nd and 3rd maps are rows 0..63 and 64..127 of the weights */
+                co[i] = (br_linear_out){outs_n[i], br_mat_f32(Wg + (long)offs[i] * GI), i ? NULL : bg,
+                                        want + (long)i * ng * GO, outs_n[i]};
+                dys[i] = br_dev_alloc(gpu, (size_t)ng * outs_n[i] * 4, NULL);
+                go[i] = (br_linear_out){outs_n[i], br_mat_at((br_mat){dWg, BR_BF16}, (long)offs[i] * GI), i ? NULL : dbg,
+                                        dys[i], outs_n[i]};
+            }
+            br_cpu_linear_multi(CPU, ng, GI, xg, ldg, 3, co);
+            br_cuda_linear_multi(gpu, ng, GI, dxg, ldg, 3, go);
+            for (int i = 0; i < 3; i++) {
+                char what[64];
+                snprintf(what, sizeof what, "GEMV of 3 maps, %d rows, map %d", ng, i);
+                same(what, dys[i], co[i].y, (size_t)ng * outs_n[i]);
+            }
+            free(want);
+        }
+        free(Wg), free(bg), free(xg), free(Wgb);
+        br_dev_free(gpu, dWg), br_dev_free(gpu, dbg), br_dev_free(gpu, dxg);
+    }
     float *out1 = malloc(OUT * 4), *dout1 = br_dev_alloc(gpu, OUT * 4, NULL);
     br_cpu_linear(CPU, 1, IN, OUT, x, ld, br_mat_f32(W), NULL, 0.0f, out1, OUT);
     br_cuda_linear(gpu, 1, IN, OUT, dx, ld, br_mat_f32(dW), NULL, 0.0f, dout1, OUT);
     same("linear (one row)", dout1, out1, OUT);
-    free(out1), free(W), free(b), free(ring), free(rr), free(e), free(table), free(x), free(y), free(y0), free(z);
-    br_dev_free(gpu, dW), br_dev_free(gpu, db), br_dev_free(gpu, dring), br_dev_free(gpu, dtable);
+    free(out1), free(W), free(b), free(e), free(table), free(x), free(y), free(y0), free(z);
+    br_dev_free(gpu, dW), br_dev_free(gpu, db), br_dev_free(gpu, dtable);
     br_dev_free(gpu, dids), br_dev_free(gpu, dperm), br_dev_free(gpu, dw), br_dev_free(gpu, dx), br_dev_free(gpu, dz);
 }
 
 static void test_norms_and_activations(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     const int R = 19, D = 384, G = 96, ld = 400;
     float *x = host_rand((size_t)R * ld, -2, 2), *z = host_rand((size_t)R * ld, -2, 2);
     float *w = host_rand(D, 0.5f, 1.5f), *b = host_rand(D, -0.5f, 0.5f);
@@ -259,7 +260,7 @@ static void check_conv(int T, int K) {
 
 static void test_conv_scan(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     check_conv(1, 4);
     check_conv(2, 4); /* shorter than the window: the state keeps old inputs */
     check_conv(29, 4);
@@ -327,76 +328,11 @@ static void check_ssd(const char *what, int T, int H, int P, int N, int G) {
 
 static void test_ssd(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     check_ssd("recurrent T=5", 5, 8, 32, 64, 2);
     check_ssd("1 chunk T=29", 29, 8, 32, 64, 2);
     check_ssd("4 chunks T=200 P=80 N=144", 200, 6, 80, 144, 3);
     check_ssd("mamba2 shape T=300", 300, 4, 64, 128, 1);
-}
-
-static void test_rope_and_attention(void **state) {
-    (void)state;
-    if (!have_gpu()) skip();
-    const int T = 21, S = 70, H = 8, KVH = 2, hd = 128, rot = 64;
-    float *q = host_rand((size_t)T * H * hd, -1, 1), *k = host_rand((size_t)S * KVH * hd, -1, 1), *v = host_rand((size_t)S * KVH * hd, -1, 1);
-    int64_t pos[21];
-    for (int i = 0; i < T; i++) pos[i] = 1000 + 7 * i;
-    float *dq = to_gpu(q, (size_t)T * H * hd * 4), *dk = to_gpu(k, (size_t)S * KVH * hd * 4), *dv = to_gpu(v, (size_t)S * KVH * hd * 4);
-    int64_t *dpos = to_gpu(pos, sizeof pos);
-    br_cpu_rope(CPU, T, H, hd, rot, 10000.0f, BR_ROPE_NEOX, pos, q, H * hd);
-    br_cuda_rope(gpu, T, H, hd, rot, 10000.0f, BR_ROPE_NEOX, dpos, dq, H * hd);
-    float *back = from_gpu(dq, (size_t)T * H * hd);
-    double e = br_test_rel_err(back, q, (size_t)T * H * hd);
-    fprintf(stderr, "  %-28s rel err %.2e\n", "rope (positions ~1000)", e);
-    assert_true(e < 1e-5);
-    free(back);
-    const int windows[2] = {0, 24};
-    for (int wi = 0; wi < 2; wi++) {
-        float *o = malloc((size_t)T * H * hd * 4), *d_o = br_dev_alloc(gpu, (size_t)T * H * hd * 4, NULL);
-        br_attn_args a = {T, S, H, KVH, hd, q, H * hd, k, KVH * hd, v, KVH * hd, S - T, 0, windows[wi], 0.088f, o, H * hd, NULL};
-        a.work = malloc((size_t)br_attn_work_floats(&a) * 4);
-        br_cpu_attention(CPU, &a);
-        br_attn_args g = a;
-        g.q = dq, g.k = dk, g.v = dv, g.o = d_o, g.work = NULL;
-        br_cuda_attention(gpu, &g);
-        same(windows[wi] ? "attention (window 24)" : "attention (causal, GQA)", d_o, o, (size_t)T * H * hd);
-        free(a.work), free(o);
-    }
-    free(q), free(k), free(v);
-    br_dev_free(gpu, dq), br_dev_free(gpu, dk), br_dev_free(gpu, dv), br_dev_free(gpu, dpos);
-}
-/* Decode attention: 3 sequences in slots {2, 0, 1} of cache rings, one ring wrapped, with and without a window. */
-static void check_attention_decode(int window, int64_t cap, const int64_t *pos) {
-    const int B = 3, H = 8, KVH = 2, hd = 96, qd = H * hd, kd = KVH * hd;
-    const size_t pool = (size_t)3 * cap * kd;
-    int32_t slots[3] = {2, 0, 1};
-    float *q = host_rand((size_t)B * qd, -1, 1), *kn = host_rand((size_t)B * kd, -1, 1), *vn = host_rand((size_t)B * kd, -1, 1);
-    float *kc = host_rand(pool, -1, 1), *vc = host_rand(pool, -1, 1), *o = malloc((size_t)B * qd * 4);
-    float *dq = to_gpu(q, (size_t)B * qd * 4), *dkn = to_gpu(kn, (size_t)B * kd * 4), *dvn = to_gpu(vn, (size_t)B * kd * 4);
-    float *dkc = to_gpu(kc, pool * 4), *dvc = to_gpu(vc, pool * 4), *dout = br_dev_alloc(gpu, (size_t)B * qd * 4, NULL);
-    int32_t *dslots = to_gpu(slots, sizeof slots);
-    int64_t *dpos = to_gpu(pos, 3 * sizeof *pos);
-    br_attn_decode_args a = {B, H, KVH, hd, q, qd, kn, vn, kd, kc, vc, cap, slots, pos, window, 0.1f, o, qd};
-    br_cpu_kv_append(CPU, &a);
-    br_cpu_attention_decode(CPU, &a);
-    br_attn_decode_args g = {B, H, KVH, hd, dq, qd, dkn, dvn, kd, dkc, dvc, cap, dslots, dpos, window, 0.1f, dout, qd};
-    br_cuda_kv_append(gpu, &g);
-    br_cuda_attention_decode(gpu, &g);
-    char name[64];
-    snprintf(name, sizeof name, "decode attention window %d", window);
-    same(name, dout, o, (size_t)B * qd);
-    same("decode k cache", dkc, kc, pool);
-    same("decode v cache", dvc, vc, pool);
-    free(q), free(kn), free(vn), free(kc), free(vc), free(o);
-    br_dev_free(gpu, dq), br_dev_free(gpu, dkn), br_dev_free(gpu, dvn), br_dev_free(gpu, dslots), br_dev_free(gpu, dpos);
-}
-
-static void test_attention_decode(void **state) {
-    (void)state;
-    if (!have_gpu()) skip();
-    const int64_t wrapped[3] = {3, 37, 15}, plain[3] = {0, 300, 129};
-    check_attention_decode(8, 16, wrapped); /* position 37 sits at row 5 of a 16-row ring */
-    check_attention_decode(0, 301, plain);
 }
 
 #endif /* BRAID_HAVE_CUDA */
@@ -463,13 +399,14 @@ static void models_vs_cpu(const char *const *specs, size_t n, const char *seed_n
 
 static void test_random_models_gpu_vs_cpu(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     const char *specs[] = {"mamba", "jamba", "zamba", "zamba2", "bamba", "falcon_h1", "nemotron_h", "llama"};
     models_vs_cpu(specs, sizeof specs / sizeof specs[0], "gpu_models", BR_F32, 1e-4, 1e-5);
 }
 
-/* Recorded steps (CUDA graphs) give the logits unrecorded steps give:
- * 3 sequences prefilled to different lengths, then batched steps. */
+/* Recorded steps (CUDA graphs) give the logits unrecorded steps give, MoE
+ * models (Jamba, Nemotron-H) included: 3 sequences prefilled to different
+ * lengths, then batched steps. */
 static void batched_steps(br_model *m, int steps, float *out) {
     br_state *s = NULL;
     br_error err = {0};
@@ -494,8 +431,8 @@ static void batched_steps(br_model *m, int steps, float *out) {
 
 static void test_step_graphs(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
-    const char *specs[] = {"mamba", "zamba", "zamba2", "bamba", "falcon_h1", "llama"};
+    if (!br_gpu_test_have()) skip();
+    const char *specs[] = {"mamba", "zamba", "zamba2", "bamba", "falcon_h1", "llama", "jamba", "nemotron_h"};
     uint64_t seed = br_test_seed("step_graphs");
     for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
         br_model *g = random_model(specs[k], seed);
@@ -518,7 +455,7 @@ static void test_step_graphs(void **state) {
 /* A block the CUDA kernels cannot run is refused when the model moves, naming it. */
 static void test_gpu_limits(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     const char *yaml = "name: big-state\nmodel: {d_model: 64, vocab_size: 32}\n"
                        "blocks: {ssm: {type: mamba2, heads: 2, head_dim: 32, d_state: 512}}\n"
                        "layers: [{repeat: 2, layers: [ssm]}]\n";
@@ -542,17 +479,19 @@ static void test_gpu_limits(void **state) {
     br_model_free(m);
 }
 
-/* bf16 matrix weights: logits within bf16 rounding of the CPU's f32 logits */
+/* bf16 matrix weights: logits within bf16 rounding of the CPU's f32 logits; steps
+ * within bf16 rounding of prefill (prefill attention runs on cuDNN with bf16
+ * queries and probabilities, steps on braid's decode kernel with f32 queries). */
 static void test_random_models_gpu_bf16(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     const char *specs[] = {"mamba", "jamba", "zamba2", "bamba", "falcon_h1", "nemotron_h"};
-    models_vs_cpu(specs, sizeof specs / sizeof specs[0], "gpu_models_bf16", BR_BF16, 3e-2, 1e-3);
+    models_vs_cpu(specs, sizeof specs / sizeof specs[0], "gpu_models_bf16", BR_BF16, 3e-2, 1e-2);
 }
 
 static void test_fixtures_on_gpu(void **state) {
     (void)state;
-    if (!have_gpu()) skip();
+    if (!br_gpu_test_have()) skip();
     DIR *d = opendir(br_test_path("tests/data/fixtures"));
     assert_non_null(d);
     struct dirent *ent;
@@ -596,29 +535,6 @@ static void test_fixtures_on_gpu(void **state) {
     assert_true(n >= 11);
 }
 
-static int setup(void **state) {
-    (void)state;
-#ifdef BRAID_HAVE_CUDA
-    rng = br_test_seed("cuda");
-    if (br_gpu_count() > 0) {
-        br_error err = {0};
-        if (br_cuda_device_open(0, &gpu, &err) != BR_OK) {
-            fprintf(stderr, "cannot open GPU 0: %s\n", err.message);
-            return -1;
-        }
-    }
-#endif
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-#ifdef BRAID_HAVE_CUDA
-    br_cuda_device_close(gpu);
-#endif
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
 #ifdef BRAID_HAVE_CUDA
@@ -626,8 +542,6 @@ int main(void) {
         cmocka_unit_test(test_norms_and_activations),
         cmocka_unit_test(test_conv_scan),
         cmocka_unit_test(test_ssd),
-        cmocka_unit_test(test_attention_decode),
-        cmocka_unit_test(test_rope_and_attention),
 #endif
         cmocka_unit_test(test_random_models_gpu_vs_cpu),
         cmocka_unit_test(test_random_models_gpu_bf16),
@@ -635,5 +549,5 @@ int main(void) {
         cmocka_unit_test(test_gpu_limits),
         cmocka_unit_test(test_fixtures_on_gpu),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "kernels/norm.h"
 #include "kernels/scan.h"
 #include "kernels/ssd.h"
+#include "base/dtype.h"
 #include "test_util.h"
 
 #define TOL 1e-5
@@ -198,46 +199,60 @@ static void test_conv1d_prefill_matches_steps(void **state) {
 
 /* ---- attention -------------------------------------------------------------------------------- */
 
+/* The attention of queries at 5..11 over keys 0..11 (GQA, optional window), summed directly in double. */
+static void attention_direct(const float *q, const float *k, const float *v, int window, float *r) {
+    const int T = 7, S = 12, H = 6, KVH = 2, hd = 8;
+    const int64_t qp0 = 5, kp0 = 0;
+    for (int i = 0; i < T; i++)
+        for (int h = 0; h < H; h++) {
+            int kh = h / (H / KVH);
+            double p[S], mx = -INFINITY, sum = 0;
+            for (int j = 0; j < S; j++) {
+                int64_t qpos = qp0 + i, kpos = kp0 + j;
+                if (kpos > qpos || (window && qpos - kpos >= window)) {
+                    p[j] = -INFINITY;
+                    continue;
+                }
+                double s = 0;
+                for (int d = 0; d < hd; d++) s += (double)q[(i * H + h) * hd + d] * k[(j * KVH + kh) * hd + d];
+                p[j] = s * 0.3;
+                mx = p[j] > mx ? p[j] : mx;
+            }
+            for (int j = 0; j < S; j++) sum += p[j] == -INFINITY ? 0 : exp(p[j] - mx);
+            for (int d = 0; d < hd; d++) {
+                double acc = 0;
+                for (int j = 0; j < S; j++)
+                    if (p[j] != -INFINITY) acc += exp(p[j] - mx) / sum * v[(j * KVH + kh) * hd + d];
+                r[(i * H + h) * hd + d] = (float)acc;
+            }
+        }
+}
+
 static void test_attention_matches_direct_sum(void **state) {
     (void)state;
     uint64_t rng = br_test_seed("attention");
     const int T = 7, S = 12, H = 6, KVH = 2, hd = 8, window_cases[] = {0, 4};
-    float *q = rnd((size_t)T * H * hd, -1, 1, &rng), *k = rnd((size_t)S * KVH * hd, -1, 1, &rng);
-    float *v = rnd((size_t)S * KVH * hd, -1, 1, &rng);
+    const size_t nk = (size_t)S * KVH * hd;
+    float *q = rnd((size_t)T * H * hd, -1, 1, &rng), *k = rnd(nk, -1, 1, &rng), *v = rnd(nk, -1, 1, &rng);
     float *o = calloc((size_t)T * H * hd, 4), *r = calloc((size_t)T * H * hd, 4);
-    const int64_t qp0 = 5, kp0 = 0; /* queries at 5..11 see keys 0..pos */
-    for (int w = 0; w < 2; w++) {
-        const int window = window_cases[w];
-        for (int i = 0; i < T; i++)
-            for (int h = 0; h < H; h++) {
-                int kh = h / (H / KVH);
-                double p[S], mx = -INFINITY, sum = 0;
-                for (int j = 0; j < S; j++) {
-                    int64_t qpos = qp0 + i, kpos = kp0 + j;
-                    if (kpos > qpos || (window && qpos - kpos >= window)) {
-                        p[j] = -INFINITY;
-                        continue;
-                    }
-                    double s = 0;
-                    for (int d = 0; d < hd; d++) s += (double)q[(i * H + h) * hd + d] * k[(j * KVH + kh) * hd + d];
-                    p[j] = s * 0.3;
-                    mx = p[j] > mx ? p[j] : mx;
-                }
-                for (int j = 0; j < S; j++) sum += p[j] == -INFINITY ? 0 : exp(p[j] - mx);
-                for (int d = 0; d < hd; d++) {
-                    double acc = 0;
-                    for (int j = 0; j < S; j++)
-                        if (p[j] != -INFINITY) acc += exp(p[j] - mx) / sum * v[(j * KVH + kh) * hd + d];
-                    r[(i * H + h) * hd + d] = (float)acc;
-                }
-            }
-        br_attn_args a = {T, S, H, KVH, hd, q, H * hd, k, KVH * hd, v, KVH * hd, qp0, kp0, window, 0.3f, o, H * hd, NULL};
-        a.work = malloc((size_t)br_attn_work_floats(&a) * sizeof(float));
-        br_cpu_attention(CPU, &a);
-        free(a.work);
-        assert_true(br_test_rel_err(o, r, (size_t)T * H * hd) < TOL);
-    }
-    free(q), free(k), free(v), free(o), free(r);
+    uint16_t *kb = malloc(nk * 2), *vb = malloc(nk * 2);
+    float *kr = malloc(nk * 4), *vr = malloc(nk * 4); /* the values the bf16 keys hold */
+    br_from_f32(kb, k, BR_BF16, nk), br_from_f32(vb, v, BR_BF16, nk);
+    br_to_f32(kr, kb, BR_BF16, nk), br_to_f32(vr, vb, BR_BF16, nk);
+    for (int dt = 0; dt < 2; dt++)
+        for (int w = 0; w < 2; w++) {
+            const int window = window_cases[w];
+            attention_direct(q, dt ? kr : k, dt ? vr : v, window, r);
+            br_attn_args a = {.T = T, .S = S, .heads = H, .kv_heads = KVH, .head_dim = hd, .q = q, .ldq = H * hd,
+                              .k = dt ? (const void *)kb : k, .v = dt ? (const void *)vb : v, .ldkv = KVH * hd,
+                              .kv_dtype = dt ? BR_BF16 : BR_F32, .q_pos0 = 5, .k_pos0 = 0, .window = window,
+                              .scale = 0.3f, .o = o, .ldo = H * hd};
+            a.work = malloc((size_t)br_attn_work_floats(&a) * sizeof(float));
+            br_cpu_attention(CPU, &a);
+            free(a.work);
+            assert_true(br_test_rel_err(o, r, (size_t)T * H * hd) < TOL);
+        }
+    free(q), free(k), free(v), free(o), free(r), free(kb), free(vb), free(kr), free(vr);
 }
 
 static void test_rope_is_a_rotation_by_position(void **state) {

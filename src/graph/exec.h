@@ -18,6 +18,7 @@
 
 #include "graph/arena.h"
 #include "graph/state.h"
+#include "kernels/attention.h"
 #include "kernels/device.h"
 #include "layers/layer.h"
 
@@ -43,10 +44,8 @@ static inline float *br_exec_conv_pool(const br_exec *ex, const br_site *site) {
 static inline float *br_exec_ssm_pool(const br_exec *ex, const br_site *site) {
     return ex->state->ssm[site->state_id];
 }
-/* KV cache pools of one invocation: [n_slots, cap, half] each; *cap set. */
-void br_exec_kv_pool(const br_exec *ex, const br_site *site, float **k, float **v, int64_t *cap);
-/* KV cache rows of one invocation for sequence b: [cap, half] each; *cap set. */
-void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float **v, int64_t *cap);
+/* The KV cache pools of one invocation (every slot). */
+br_kv_cache br_exec_kv(const br_exec *ex, const br_site *site);
 
 /* Scratch floats on the device for the current block call (released by the executor). */
 static inline float *br_exec_scratch(br_exec *ex, size_t n, br_error *err) {

@@ -25,19 +25,16 @@
 #include "kernels/linear.h"
 #include "kernels/norm.h"
 
-void br_exec_kv_pool(const br_exec *ex, const br_site *site, float **k, float **v, int64_t *cap) {
+br_kv_cache br_exec_kv(const br_exec *ex, const br_site *site) {
     const struct br_state *s = ex->state;
-    *k = s->k[site->kv_id];
-    *v = s->v[site->kv_id];
-    *cap = s->kv_cap[site->kv_id];
-}
-
-void br_exec_kv(const br_exec *ex, const br_site *site, int b, float **k, float **v, int64_t *cap) {
-    br_exec_kv_pool(ex, site, k, v, cap);
-    size_t row = (size_t)(ex->state->plan->kv_need[site->kv_id].kv_elems_per_token / 2);
-    size_t off = (size_t)ex->slots[b] * (size_t)*cap * row;
-    *k += off;
-    *v += off;
+    br_kv_cache c = {
+        .k = s->k[site->kv_id],
+        .v = s->v[site->kv_id],
+        .dtype = s->kv_dtype,
+        .cap = s->kv_cap[site->kv_id],
+        .row = (int)(s->plan->kv_need[site->kv_id].kv_elems_per_token / 2),
+    };
+    return c;
 }
 
 static void apply_norm(const br_device *dev, const br_norm_def *n, const float *w, const float *b, int rows, int width,
@@ -84,15 +81,18 @@ static br_status run_unit(const br_plan *plan, const br_plan_unit *pu, br_exec *
     float *in = br_exec_scratch(ex, (size_t)n * W, err);
     float *out = br_exec_scratch(ex, (size_t)n * D, err);
     if (!in || !out) return BR_ERR_NOMEM;
+    const float *src = in; /* what the pre-norm reads: the stream itself unless something is added or joined */
     if (U->input == BR_INPUT_PREVIOUS) {
-        BR_K(dev, copy2d, n, D, *prev, D, in, W);
+        src = *prev;
+    } else if (!*pending && U->input != BR_INPUT_CONCAT_EMBEDDING) {
+        src = x;
     } else {
         BR_K(dev, copy2d, n, D, x, D, in, W);
         if (*pending) BR_K(dev, axpby, n, D, 1.0f, *pending, D, 1.0f, in, W);
         if (U->input == BR_INPUT_CONCAT_EMBEDDING) BR_K(dev, copy2d, n, D, e, D, in + D, W);
-        *pending = NULL;
     }
-    apply_norm(dev, &U->norm, pu->norm_w, pu->norm_b, n, W, in, in);
+    if (U->input != BR_INPUT_PREVIOUS) *pending = NULL;
+    apply_norm(dev, &U->norm, pu->norm_w, pu->norm_b, n, W, src, in);
     float *y = U->n_blocks > 1 ? br_exec_scratch(ex, (size_t)n * D, err) : out;
     float *scaled = NULL;
     if (!y) return BR_ERR_NOMEM;
@@ -177,49 +177,33 @@ static br_status run_body(const struct br_model *m, br_exec *ex, const int32_t *
     return lm == BR_LOGITS_NONE ? BR_OK : logits_compute(m, ex, x, lm, lg, err);
 }
 
-static int marks_equal(br_arena_mark a, br_arena_mark b) {
-    return a.chunk == b.chunk && a.used == b.used && a.in_use == b.in_use;
+/* A decode step's body for the recorder: from the scratch state at `start`, ids to logits. */
+typedef struct step_ctx {
+    const struct br_model *m;
+    br_exec *ex;
+    const int32_t *ids;
+    br_arena_mark start;
+} step_ctx;
+
+static br_status step_body(void *p, void **result, br_error *err) {
+    step_ctx *c = p;
+    br_arena_release(c->ex->scratch, c->start);
+    float *lg = NULL;
+    br_status st = run_body(c->m, c->ex, c->ids, BR_LOGITS_LAST, &lg, err);
+    *result = lg;
+    return st;
 }
 
-/* A step through its recording: replays the one made for this batch and
- * scratch layout, records one on the second step of a batch size (the
- * first grows the scratch and workspaces), runs unrecorded otherwise.  A
- * recording the device refuses turns recording off for this state. */
-static br_status run_step(const struct br_model *m, br_exec *ex, const int32_t *ids, br_arena_mark key, float **lg,
-                          br_error *err) {
-    struct br_state *s = ex->state;
-    const char *env = getenv("BRAID_STEP_GRAPHS");
-    const int allowed = s->step_recordable && m->dev->backend != BR_BACKEND_CPU && !(env && !strcmp(env, "0"));
-    br_arena_mark here = br_arena_mark_get(&s->scratch);
-    if (!allowed) return run_body(m, ex, ids, BR_LOGITS_LAST, lg, err);
-    if (s->graph && s->graph_batch == ex->batch && marks_equal(s->graph_mark, key)) {
-        *lg = s->graph_logits;
-        return br_dev_replay(ex->dev, s->graph, err);
-    }
-    if (s->warm_batch != ex->batch) {
-        s->warm_batch = ex->batch;
-        return run_body(m, ex, ids, BR_LOGITS_LAST, lg, err);
-    }
-    br_dev_graph_free(ex->dev, s->graph);
-    s->graph = NULL;
-    br_error rec_err = {0};
-    br_status st = br_dev_record_begin(ex->dev, &rec_err);
-    if (st == BR_OK) {
-        st = run_body(m, ex, ids, BR_LOGITS_LAST, lg, &rec_err);
-        void *g = NULL;
-        br_status end = br_dev_record_end(ex->dev, &g, &rec_err);
-        if (st == BR_OK && end == BR_OK) {
-            s->graph = g;
-            s->graph_batch = ex->batch;
-            s->graph_mark = key;
-            s->graph_logits = *lg;
-            return br_dev_replay(ex->dev, g, err);
-        }
-        br_dev_graph_free(ex->dev, g);
-    }
-    s->step_recordable = 0; /* recording refused: run this and later steps as they are */
-    br_arena_release(&s->scratch, here);
-    return run_body(m, ex, ids, BR_LOGITS_LAST, lg, err);
+/* A decode step through the state's recorder (kernels/recorder.h), keyed by
+ * the batch size and where the scratch arena stands. */
+static br_status run_step(const struct br_model *m, br_exec *ex, const int32_t *ids, float **lg, br_error *err) {
+    const br_arena_mark here = br_arena_mark_get(ex->scratch);
+    const br_rec_key key = {{ex->batch, here.chunk, (int64_t)here.used, (int64_t)here.in_use}};
+    step_ctx c = {m, ex, ids, here};
+    void *result = NULL;
+    br_status st = br_recorder_run(&ex->state->steps, ex->dev, &key, step_body, &c, &result, err);
+    *lg = result;
+    return st;
 }
 
 static br_status forward(const struct br_model *m, struct br_state *s, int batch, const int *slots,
@@ -243,7 +227,7 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
     if (st == BR_OK) st = br_dev_upload(dev, dpos, pos0, (size_t)batch * sizeof *dpos, err);
     ex.dev_slots = dslots;
     ex.dev_pos0 = dpos;
-    if (st == BR_OK) st = mode == BR_RUN_STEP ? run_step(m, &ex, ids, start, &lg, err) : run_body(m, &ex, ids, lm, &lg, err);
+    if (st == BR_OK) st = mode == BR_RUN_STEP ? run_step(m, &ex, ids, &lg, err) : run_body(m, &ex, ids, lm, &lg, err);
     if (st == BR_OK && lg && logits) {
         const int rows = lm == BR_LOGITS_ALL ? n : batch;
         st = br_dev_download(dev, logits, lg, (size_t)rows * m->spec->vocab_size * sizeof(float), err);

@@ -3,6 +3,7 @@
  */
 #include "graph/model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/error.h"
@@ -16,6 +17,8 @@ br_status br_model_begin(br_spec *spec, struct br_model **out, br_error *err) {
     }
     m->spec = spec;
     m->dev = &br_cpu_device;
+    m->kv_dtype = BR_F32;
+    snprintf(m->device_info, sizeof m->device_info, "CPU, f32");
     br_status st = br_plan_build(spec, &m->plan, err);
     if (st != BR_OK) {
         br_model_free(m);
@@ -60,6 +63,11 @@ br_status br_model_use_gpu(br_model *m, int ordinal, br_dtype weights, br_error 
     br_status st = br_weights_upload(&m->plan.weights, dev, weights, err);
     if (st == BR_OK) {
         m->dev = m->owned_dev = dev;
+        m->kv_dtype = weights;
+        char where[200];
+        br_cuda_device_describe(dev, where, sizeof where);
+        snprintf(m->device_info, sizeof m->device_info, "%s, %s weights, %s KV cache", where, br_dtype_name(weights),
+                 br_dtype_name(weights));
         st = br_plan_bind(&m->plan, err);
     } else {
         br_cuda_device_close(dev);
@@ -111,9 +119,13 @@ void br_model_free(br_model *m) {
 
 const br_spec *br_model_spec(const br_model *m) { return m ? m->spec : NULL; }
 
+const char *br_model_device_info(const br_model *m) { return m ? m->device_info : ""; }
+
+br_dtype br_model_kv_dtype(const br_model *m) { return m ? m->kv_dtype : BR_F32; }
+
 int br_model_vocab_size(const br_model *m) { return m ? m->spec->vocab_size : 0; }
 
 br_status br_state_create(const br_model *m, int n_slots, int64_t max_context, br_state **out, br_error *err) {
     if (!m || !out) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_state_create: NULL argument");
-    return br_state_create_for(&m->plan, m->dev, n_slots, max_context, out, err);
+    return br_state_create_for(&m->plan, m->dev, m->kv_dtype, n_slots, max_context, out, err);
 }

@@ -19,6 +19,8 @@ struct br_model {
     br_plan plan;
     const br_device *dev;      /* where weights live and forward passes run */
     br_device *owned_dev;      /* a GPU device opened for this model, or NULL */
+    br_dtype kv_dtype;         /* element type of the KV caches of states made for it */
+    char device_info[256];     /* where it runs, for people (br_model_device_info) */
 };
 
 /* Takes ownership of spec in every case (freed on failure). */

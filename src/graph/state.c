@@ -8,8 +8,8 @@
 
 #include "base/error.h"
 
-br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_slots, int64_t max_context,
-                              struct br_state **out, br_error *err) {
+br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtype kv_dtype, int n_slots,
+                              int64_t max_context, struct br_state **out, br_error *err) {
     if (n_slots < 1 || max_context < 1)
         return BR_FAIL(err, BR_ERR_INVALID_ARG, "state: need at least one slot and a context of at least 1, got %d "
                        "slots and context %lld", n_slots, (long long)max_context);
@@ -19,12 +19,9 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_s
     s->dev = dev;
     s->n_slots = n_slots;
     s->max_context = max_context;
+    s->kv_dtype = kv_dtype;
     s->scratch.dev = dev;
     s->host_scratch.dev = &br_cpu_device;
-    s->step_recordable = 1;
-    for (int u = 0; u < plan->n_units; u++)
-        for (int b = 0; b < plan->units[u].def->n_blocks; b++)
-            if (plan->units[u].blocks[b]->type->syncs_host) s->step_recordable = 0;
     br_status st = BR_OK;
     if (!(s->pos = br_calloc((size_t)n_slots, sizeof *s->pos, err)) ||
         !(s->conv = br_calloc((size_t)plan->n_state + 1, sizeof *s->conv, err)) ||
@@ -44,7 +41,7 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_s
     for (int k = 0; k < plan->n_kv && st == BR_OK; k++) {
         const br_state_need *n = &plan->kv_need[k];
         int64_t cap = n->kv_window && n->kv_window < max_context ? n->kv_window : max_context;
-        size_t bytes = (size_t)n_slots * (size_t)cap * (size_t)(n->kv_elems_per_token / 2) * sizeof(float);
+        size_t bytes = (size_t)n_slots * (size_t)cap * (size_t)(n->kv_elems_per_token / 2) * br_dtype_size(kv_dtype);
         s->kv_cap[k] = cap;
         if (!(s->k[k] = br_dev_alloc(dev, bytes, err)) || !(s->v[k] = br_dev_alloc(dev, bytes, err))) st = BR_ERR_NOMEM;
     }
@@ -73,7 +70,7 @@ void br_state_free(struct br_state *s) {
     free(s->v);
     free(s->kv_cap);
     free(s->pos);
-    br_dev_graph_free(s->dev, s->graph);
+    br_recorder_clear(&s->steps, s->dev);
     br_arena_free(&s->scratch);
     br_arena_free(&s->host_scratch);
     free(s);
@@ -98,10 +95,16 @@ int64_t br_state_position(const struct br_state *s, int slot) {
     return s && slot >= 0 && slot < s->n_slots ? s->pos[slot] : -1;
 }
 
-int64_t br_state_bytes(const struct br_state *s) {
+int64_t br_state_recurrent_bytes(const struct br_state *s) {
     int64_t total = 0;
     for (int e = 0; e < s->plan->n_state; e++)
         total += (s->plan->state_need[e].conv_elems + s->plan->state_need[e].ssm_elems) * s->n_slots * 4;
-    for (int k = 0; k < s->plan->n_kv; k++) total += s->plan->kv_need[k].kv_elems_per_token * s->kv_cap[k] * s->n_slots * 4;
+    return total;
+}
+
+int64_t br_state_kv_bytes(const struct br_state *s) {
+    int64_t total = 0;
+    for (int k = 0; k < s->plan->n_kv; k++)
+        total += s->plan->kv_need[k].kv_elems_per_token * s->kv_cap[k] * s->n_slots * (int64_t)br_dtype_size(s->kv_dtype);
     return total;
 }

@@ -6,12 +6,12 @@
  *     conv[e]  [n_slots, conv_elems]    last K-1 inputs of the causal conv
  *     ssm[e]   [n_slots, ssm_elems]     the SSM state h
  * and for every attention invocation (plan KV entry k)
- *     k[k], v[k]  [n_slots, capacity, kv_elems_per_token / 2]
- * with capacity = min(max_context, sliding window).  All f32, on the
- * model's device.  pos[slot] (host) counts the tokens a sequence has
+ *     k[k], v[k]  [n_slots, capacity, kv_elems_per_token / 2]  of kv_dtype
+ * with capacity = min(max_context, sliding window).  States are f32; KV
+ * caches f32, or bf16 on a GPU with bf16 weights; all on the model's device.  pos[slot] (host) counts the tokens a sequence has
  * consumed.  The pool also owns the scratch arenas of forward passes that
  * use it (one on the device, one on the host for routing decisions), so
- * one model can serve several pools.
+ * one model can serve several pools, and the recording of its decode steps.
  */
 #ifndef BR_GRAPH_STATE_H
 #define BR_GRAPH_STATE_H
@@ -21,6 +21,7 @@
 #include "graph/arena.h"
 #include "graph/plan.h"
 #include "kernels/device.h"
+#include "kernels/recorder.h"
 
 struct br_state {
     const br_plan *plan;
@@ -29,25 +30,19 @@ struct br_state {
     int64_t max_context;
     int64_t *pos;          /* [n_slots] tokens consumed (host) */
     float **conv, **ssm;   /* [plan->n_state] each [n_slots * elems] (device) */
-    float **k, **v;        /* [plan->n_kv] each [n_slots * cap * half] (device) */
+    void **k, **v;         /* [plan->n_kv] each [n_slots * cap * half] of kv_dtype (device) */
+    br_dtype kv_dtype;
     int64_t *kv_cap;       /* [plan->n_kv] tokens each cache row holds */
     br_arena scratch;      /* device temporaries of a forward pass */
-    br_arena host_scratch; /* host temporaries (MoE routing) */
-    /* Decode steps recorded once and replayed (forward.c): the recording for
-     * batches of graph_batch, made when the scratch arena stood at graph_mark,
-     * leaves the logits at graph_logits. */
-    int step_recordable;   /* no block of the plan reads device results on the host */
-    int warm_batch;        /* batch of the last unrecorded step (recording starts at the second) */
-    void *graph;
-    int graph_batch;
-    br_arena_mark graph_mark;
-    float *graph_logits;
+    br_arena host_scratch; /* host temporaries */
+    br_recorder steps;     /* decode steps recorded once and replayed (kernels/recorder.h) */
 };
 
-br_status br_state_create_for(const br_plan *plan, const br_device *dev, int n_slots, int64_t max_context,
-                              struct br_state **out, br_error *err);
+br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtype kv_dtype, int n_slots,
+                              int64_t max_context, struct br_state **out, br_error *err);
 
-/* Bytes this pool holds for states and caches (not scratch). */
-int64_t br_state_bytes(const struct br_state *s);
+/* Bytes this pool holds for recurrent states and for KV caches (not scratch). */
+int64_t br_state_recurrent_bytes(const struct br_state *s);
+int64_t br_state_kv_bytes(const struct br_state *s);
 
 #endif /* BR_GRAPH_STATE_H */

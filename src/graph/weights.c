@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include "base/dtype.h"
 #include "base/error.h"
 
@@ -184,14 +187,40 @@ static void fill(br_param *p, uint64_t seed) {
     }
 }
 
-br_status br_weights_randomize(br_weights *w, uint64_t seed, br_error *err) {
-    for (size_t i = 0; i < w->n; i++) {
-        br_param *p = &w->items[i];
-        if (p->filled || p->derived) continue;
-        BR_TRY(br_param_alloc(p, err));
-        fill(p, seed);
-        p->filled = 1;
+/* Tensors filled by one of several threads: each takes the next unfilled tensor. */
+typedef struct fill_queue {
+    br_weights *w;
+    uint64_t seed;
+    size_t next;
+    pthread_mutex_t lock;
+} fill_queue;
+
+static void *fill_worker(void *arg) {
+    fill_queue *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->lock);
+        size_t i = q->next++;
+        pthread_mutex_unlock(&q->lock);
+        if (i >= q->w->n) return NULL;
+        br_param *p = &q->w->items[i];
+        if (!p->filled && !p->derived) fill(p, q->seed);
     }
+}
+
+br_status br_weights_randomize(br_weights *w, uint64_t seed, br_error *err) {
+    for (size_t i = 0; i < w->n; i++)
+        if (!w->items[i].filled && !w->items[i].derived) BR_TRY(br_param_alloc(&w->items[i], err));
+    /* a tensor's values depend only on (seed, name), so tensors fill in any order, on every core */
+    fill_queue q = {w, seed, 0, PTHREAD_MUTEX_INITIALIZER};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_t th[32];
+    int started = 0;
+    for (long t = 1; t < (cores < 32 ? cores : 32); t++)
+        if (pthread_create(&th[started], NULL, fill_worker, &q) == 0) started++;
+    fill_worker(&q);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    for (size_t i = 0; i < w->n; i++)
+        if (!w->items[i].derived) w->items[i].filled = 1;
     return BR_OK;
 }
 

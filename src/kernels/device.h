@@ -60,6 +60,19 @@ br_status br_dev_check(const br_device *dev, br_error *err);
 /* Waits for queued work and reports failures. */
 br_status br_dev_sync(const br_device *dev, br_error *err);
 
+/* The device's two ceilings, measured now on random data (well under a
+ * second): bytes per second of a large copy within the device (read and
+ * written counted), and FLOP/s of a large matrix product in the type matrix
+ * weights use there (bf16 with f32 accumulation on a GPU, f32 BLAS on the CPU). */
+typedef struct br_dev_ceilings {
+    double copy_bytes_per_s;
+    double matmul_flops_per_s;
+    char matmul_what[48];  /* "bf16 GEMM 8192^3 (cuBLAS)" */
+} br_dev_ceilings;
+br_status br_dev_measure(const br_device *dev, br_dev_ceilings *out, br_error *err);
+/* Device memory in use and in all (bytes; the CPU reports 0 and 0). */
+void br_dev_memory(const br_device *dev, size_t *used, size_t *total);
+
 /* Recording (CUDA graphs): between record_begin and record_end the device
  * queues nothing and runs nothing; it records the kernels, which replay then
  * runs again with the same arguments in one launch.  record_end hands back
@@ -76,6 +89,8 @@ br_status br_cuda_device_open(int ordinal, br_device **out, br_error *err);
 void br_cuda_device_close(br_device *dev);
 /* Number of usable GPUs (0 when there is no driver or device). */
 int br_cuda_device_count(void);
+/* "GPU 0 (NVIDIA H200), attention: cuDNN 9.14.0 flash attention" (or what runs instead). */
+void br_cuda_device_describe(const br_device *dev, char *buf, size_t n);
 #endif
 
 #endif /* BR_KERNELS_DEVICE_H */

@@ -10,8 +10,6 @@
  *   embed         out[i, :] = table[ids[i], :] * scale   (table f32 or bf16)
  *   gather_rows   dst[r, :] = src[idx[r], :]
  *   scatter_add   dst[idx[r], :] += w[r] * src[r, :]   (idx distinct)
- *   ring_read     dst[j, :] = ring[(pos0 + j) % cap, :]   (a ring of rows)
- *   ring_write    ring[(pos0 + j) % cap, :] = src[j, :]
  * Index arrays are int32 on the same device as the data.
  */
 #ifndef BR_KERNELS_ELEMENTWISE_H
@@ -31,10 +29,6 @@ void br_cpu_gather_rows(const br_device *dev, int rows, int cols, const int32_t 
                         float *dst, int ldd);
 void br_cpu_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w, const float *src,
                         int lds, float *dst, int ldd);
-void br_cpu_ring_read(const br_device *dev, int rows, int cols, const float *ring, int64_t cap, int64_t pos0, float *dst,
-                      int ldd);
-void br_cpu_ring_write(const br_device *dev, int rows, int cols, const float *src, int lds, float *ring, int64_t cap,
-                       int64_t pos0);
 
 #ifdef BRAID_HAVE_CUDA
 void br_cuda_axpby(const br_device *dev, int rows, int cols, float a, const float *x, int ldx, float b, float *y,
@@ -47,10 +41,6 @@ void br_cuda_gather_rows(const br_device *dev, int rows, int cols, const int32_t
                          float *dst, int ldd);
 void br_cuda_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w,
                          const float *src, int lds, float *dst, int ldd);
-void br_cuda_ring_read(const br_device *dev, int rows, int cols, const float *ring, int64_t cap, int64_t pos0,
-                       float *dst, int ldd);
-void br_cuda_ring_write(const br_device *dev, int rows, int cols, const float *src, int lds, float *ring, int64_t cap,
-                        int64_t pos0);
 #endif
 
 #endif /* BR_KERNELS_ELEMENTWISE_H */

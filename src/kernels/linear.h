@@ -15,10 +15,24 @@
 void br_cpu_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, br_mat w, const float *b, float beta,
                    float *y, int ldy);
 
+/* Several maps of one input (q, k and v of attention): y_i = x W_i^T (+ b_i),
+ * overwritten; one launch on a GPU for decode-sized n. */
+#define BR_LINEAR_MULTI_MAX 4
+typedef struct br_linear_out {
+    int out;
+    br_mat w;        /* [out, in] */
+    const float *b;  /* [out] or NULL */
+    float *y;        /* [n, out], row stride ldy */
+    int ldy;
+} br_linear_out;
+void br_cpu_linear_multi(const br_device *dev, int n, int in, const float *x, int ldx, int count, const br_linear_out *outs);
+
 
 #ifdef BRAID_HAVE_CUDA
 void br_cuda_linear(const br_device *dev, int n, int in, int out, const float *x, int ldx, br_mat w, const float *b, float beta,
                    float *y, int ldy);
+void br_cuda_linear_multi(const br_device *dev, int n, int in, const float *x, int ldx, int count,
+                          const br_linear_out *outs);
 #endif
 
 #endif /* BR_KERNELS_LINEAR_H */

@@ -6,12 +6,14 @@
  *   q, k <- rope(q, k, absolute positions)   (first rot_dim = hd*fraction dims)
  *   o = softmax(scale q k^T + causal/window mask) v          scale = 1/sqrt(hd) by default
  *   y = Wo o  [n, d_model]
- * KV cache per invocation and sequence: [cap, KVH*hd] for K and for V.
+ * KV cache per invocation and sequence: [cap, KVH*hd] for K and for V, in
+ * the state's KV type (f32, or bf16 on a GPU in bf16 mode).
  * Without a window the cache holds every position and the new rows are
- * written before attending; with a window it is a ring of `window` rows and
- * the rows still visible are gathered before the new ones overwrite them.
- * A decode step writes each sequence's new row at position % cap, then
- * attends over the ring (kernels/attention.h: kv_append, attention_decode).
+ * written before attending over the cache itself; with a window it is a ring
+ * of `window` rows and the rows still visible are gathered before the new
+ * ones overwrite them.  A decode step writes each sequence's new row at
+ * position % cap, then attends over the ring (kernels/attention.h:
+ * kv_append, attention_decode).
  */
 #include <math.h>
 #include <stddef.h>
@@ -103,6 +105,11 @@ static void attn_state(const void *cfg, const br_block_dims *d, br_state_need *n
     need->kv_window = c->window;
 }
 
+static void attn_costs(const void *cfg, const br_block_dims *d, br_block_costs *out) {
+    const attn_cfg *c = cfg;
+    out->flops_per_context = 4.0 * c->heads * c->head_dim; /* q.k and p v, 2 FLOPs a multiply-add */
+}
+
 static br_status attn_bind(const void *cfg, const br_block_dims *d, const br_wscope *scope, void **bound,
                            br_error *err) {
     const attn_cfg *c = cfg;
@@ -125,32 +132,30 @@ static br_status attn_bind(const void *cfg, const br_block_dims *d, const br_wsc
 static br_status attend_sequence(const attn_cfg *c, br_exec *ex, const br_site *site, int b, const float *q,
                                  const float *kn, const float *vn, float *o, br_error *err) {
     const br_device *dev = ex->dev;
-    const int T = ex->T, row = c->kv_heads * c->head_dim;
+    const int T = ex->T, slot = ex->slots[b];
     const int64_t p0 = ex->pos0[b];
-    float *kc, *vc;
-    int64_t cap;
-    br_exec_kv(ex, site, b, &kc, &vc, &cap);
-    br_attn_args a = {T, 0, c->heads, c->kv_heads, c->head_dim, q, c->heads * c->head_dim, NULL, row, NULL, row,
-                      p0, 0, c->window, (float)c->scale, o, c->heads * c->head_dim, NULL};
+    const br_kv_cache kv = br_exec_kv(ex, site);
+    const size_t row_bytes = (size_t)kv.row * br_dtype_size(kv.dtype);
+    br_attn_args a = {.T = T, .heads = c->heads, .kv_heads = c->kv_heads, .head_dim = c->head_dim, .q = q,
+                      .ldq = c->heads * c->head_dim, .ldkv = kv.row, .kv_dtype = kv.dtype, .q_pos0 = p0,
+                      .window = c->window, .scale = (float)c->scale, .o = o, .ldo = c->heads * c->head_dim};
     if (!c->window) { /* the cache holds every position: write, then attend over [0, p0+T) */
-        BR_K(dev, copy2d, T, row, kn, row, kc + p0 * row, row);
-        BR_K(dev, copy2d, T, row, vn, row, vc + p0 * row, row);
-        a.k = kc;
-        a.v = vc;
+        BR_K(dev, kv_store, &kv, slot, p0, T, kn, vn, kv.row);
+        a.k = (const char *)kv.k + (size_t)slot * (size_t)kv.cap * row_bytes;
+        a.v = (const char *)kv.v + (size_t)slot * (size_t)kv.cap * row_bytes;
         a.S = (int)(p0 + T);
+        a.k_pos0 = 0;
     } else { /* ring of `cap` rows: gather the visible old rows, then the new ones */
-        int64_t n_old = p0 < cap ? p0 : cap;
+        int64_t n_old = p0 < kv.cap ? p0 : kv.cap;
         if (n_old > c->window - 1) n_old = c->window - 1;
-        float *kk = br_exec_scratch(ex, (size_t)(n_old + T) * row, err);
-        float *vv = br_exec_scratch(ex, (size_t)(n_old + T) * row, err);
+        const size_t floats = ((size_t)(n_old + T) * row_bytes + sizeof(float) - 1) / sizeof(float);
+        float *kk = br_exec_scratch(ex, floats, err), *vv = br_exec_scratch(ex, floats, err);
         if (!kk || !vv) return BR_ERR_NOMEM;
-        BR_K(dev, ring_read, (int)n_old, row, kc, cap, p0 - n_old, kk, row);
-        BR_K(dev, ring_read, (int)n_old, row, vc, cap, p0 - n_old, vv, row);
-        BR_K(dev, copy2d, T, row, kn, row, kk + n_old * row, row);
-        BR_K(dev, copy2d, T, row, vn, row, vv + n_old * row, row);
-        const int skip = T > cap ? (int)(T - cap) : 0; /* only the last cap rows stay in the ring */
-        BR_K(dev, ring_write, T - skip, row, kn + (long)skip * row, row, kc, cap, p0 + skip);
-        BR_K(dev, ring_write, T - skip, row, vn + (long)skip * row, row, vc, cap, p0 + skip);
+        const br_kv_cache seen = {.k = kk, .v = vv, .dtype = kv.dtype, .cap = n_old + T, .row = kv.row};
+        BR_K(dev, kv_gather, &kv, slot, p0 - n_old, (int)n_old, kk, vv);
+        BR_K(dev, kv_store, &seen, 0, n_old, T, kn, vn, kv.row);
+        const int skip = T > kv.cap ? (int)(T - kv.cap) : 0; /* only the last cap rows stay in the ring */
+        BR_K(dev, kv_store, &kv, slot, p0 + skip, T - skip, kn + (long)skip * kv.row, vn + (long)skip * kv.row, kv.row);
         a.k = kk;
         a.v = vv;
         a.S = (int)(n_old + T);
@@ -172,9 +177,10 @@ static br_status project_qkv(const br_block_inst *blk, br_exec *ex, const br_sit
     *k = br_exec_scratch(ex, (size_t)n * kd, err);
     *v = br_exec_scratch(ex, (size_t)n * kd, err);
     if (!*q || !*k || !*v) return BR_ERR_NOMEM;
-    BR_TRY(br_lin_run(&w->q, ex, site, n, x, in, *q, qd, 0.0f, err));
-    BR_TRY(br_lin_run(&w->k, ex, site, n, x, in, *k, kd, 0.0f, err));
-    BR_TRY(br_lin_run(&w->v, ex, site, n, x, in, *v, kd, 0.0f, err));
+    const br_lin *maps[3] = {&w->q, &w->k, &w->v};
+    float *const ys[3] = {*q, *k, *v};
+    const int lds[3] = {qd, kd, kd};
+    BR_TRY(br_lin_run_multi(maps, 3, ex, site, n, x, in, ys, lds, err));
     if (c->key_scale != 1.0) BR_K(ex->dev, scale2d, n, kd, (float)c->key_scale, *k, kd);
     return BR_OK;
 }
@@ -217,16 +223,18 @@ static br_status attn_step(const br_block_inst *blk, br_exec *ex, const br_site 
     const attn_cfg *c = blk->cfg;
     const attn_w *w = blk->bound;
     const int qd = c->heads * c->head_dim, kd = c->kv_heads * c->head_dim;
-    float *q, *k, *v, *kc, *vc;
-    int64_t cap;
+    float *q, *k, *v;
     BR_TRY(project_qkv(blk, ex, site, x, &q, &k, &v, err));
     float *o = br_exec_scratch(ex, (size_t)ex->batch * qd, err);
     if (!o) return BR_ERR_NOMEM;
-    rotate(c, w, ex->dev, ex->batch, ex->dev_pos0, q, k);
-    br_exec_kv_pool(ex, site, &kc, &vc, &cap);
-    br_attn_decode_args a = {ex->batch, c->heads, c->kv_heads, c->head_dim, q, qd, k, v, kd, kc, vc, cap,
-                             ex->dev_slots, ex->dev_pos0, c->window, (float)c->scale, o, qd};
-    BR_K(ex->dev, kv_append, &a);
+    br_attn_decode_args a = {.batch = ex->batch, .heads = c->heads, .kv_heads = c->kv_heads, .head_dim = c->head_dim,
+                             .q = q, .ldq = qd, .k_new = k, .v_new = v, .ldkv = kd, .cache = br_exec_kv(ex, site),
+                             .slots = ex->dev_slots, .pos = ex->dev_pos0, .window = c->window,
+                             .scale = (float)c->scale, .o = o, .ldo = qd};
+    const long work = BR_K(ex->dev, attention_decode_work_floats, &a);
+    if (work && !(a.work = br_exec_scratch(ex, (size_t)work, err))) return BR_ERR_NOMEM;
+    const br_rope_args rope = {.rot_dim = w->rot_dim, .theta = (float)c->rope_theta, .style = (br_rope_style)c->rope};
+    BR_K(ex->dev, rope_kv_append, &a, &rope);
     BR_K(ex->dev, attention_decode, &a);
     return br_lin_run(&w->o, ex, site, ex->batch, o, qd, y, blk->dims.d_model, 0.0f, err);
 }
@@ -248,6 +256,7 @@ const br_layer_type br_layer_attention = {
     .params = attn_params,
     .linear_shape = attn_linear_shape,
     .state = attn_state,
+    .costs = attn_costs,
     .bind = attn_bind,
     .unbind = free,
     .prefill = attn_run,

@@ -11,6 +11,7 @@
  *   active_params     parameters touched per token (MoE); NULL = all
  *   linear_shape      the shapes of its named linear maps (adapter targets)
  *   state             recurrent state per sequence and KV cache per token
+ *   costs             per-token FLOPs of attending, routed share (rooflines)
  *   derive            computes constant transforms of its tensors once at load
  *   bind / unbind     looks its tensors up by name and keeps typed pointers
  *   prefill / step    runs it over [n_tok, in_dim] -> [n_tok, d_model];
@@ -122,6 +123,12 @@ typedef struct br_block_inst {
     void *bound; /* type-specific typed weight pointers, from bind */
 } br_block_inst;
 
+/* Per-token cost facts beyond the parameter count, for rooflines. */
+typedef struct br_block_costs {
+    double flops_per_context; /* FLOPs a token spends per token it attends to (attention: 4 heads head_dim) */
+    double routed_share;      /* share of the routed experts' weights a token uses (MoE: top_k / experts) */
+} br_block_costs;
+
 typedef br_status (*br_block_run_fn)(const br_block_inst *blk, struct br_exec *ex, const br_site *site,
                                      const float *x, float *y, br_error *err);
 
@@ -143,11 +150,10 @@ typedef struct br_layer_type {
     void (*unbind)(void *bound);
     br_block_run_fn prefill;
     br_block_run_fn step;
+    /* Fills the cost facts the parameter count does not give (NULL: none). */
+    void (*costs)(const void *cfg, const br_block_dims *dims, br_block_costs *out);
     /* NULL, or BR_ERR_UNSUPPORTED with the reason when the CUDA kernels cannot run this block. */
     br_status (*gpu_check)(const void *cfg, const br_block_dims *dims, br_error *err);
-    /* 1: a step reads device results on the host (MoE routing), so a decode
-     * step of a plan holding it cannot be recorded and replayed. */
-    int syncs_host;
 } br_layer_type;
 
 /* The registry: every layer type braid knows. */

@@ -48,6 +48,21 @@ br_status br_lin_run(const br_lin *l, br_exec *ex, const br_site *site, int n, c
     return BR_OK;
 }
 
+br_status br_lin_run_multi(const br_lin *const *maps, int count, br_exec *ex, const br_site *site, int n, const float *x,
+                           int ldx, float *const *ys, const int *ldys, br_error *err) {
+    int adapted = count > BR_LINEAR_MULTI_MAX;
+    for (int i = 0; i < count && !adapted; i++) adapted = br_site_adapter(site, maps[i]->name) != NULL;
+    if (adapted) {
+        for (int i = 0; i < count; i++) BR_TRY(br_lin_run(maps[i], ex, site, n, x, ldx, ys[i], ldys[i], 0.0f, err));
+        return BR_OK;
+    }
+    br_linear_out outs[BR_LINEAR_MULTI_MAX];
+    for (int i = 0; i < count; i++)
+        outs[i] = (br_linear_out){.out = maps[i]->out, .w = maps[i]->w, .b = maps[i]->b, .y = ys[i], .ldy = ldys[i]};
+    BR_K(ex->dev, linear_multi, n, maps[0]->in, x, ldx, count, outs);
+    return BR_OK;
+}
+
 br_status br_block_fail(br_error *err, const br_block_def *def, const char *fmt, ...) {
     char msg[768];
     va_list ap;

@@ -25,6 +25,11 @@ br_status br_lin_bind(const br_wscope *scope, const char *name, int out, int in,
 br_status br_lin_run(const br_lin *l, br_exec *ex, const br_site *site, int n, const float *x, int ldx, float *y,
                      int ldy, float beta, br_error *err);
 
+/* Several maps of the same input, y_i = x W_i^T + b_i (overwritten): one
+ * launch where the device can (no adapters on them), else one run each. */
+br_status br_lin_run_multi(const br_lin *const *maps, int count, br_exec *ex, const br_site *site, int n, const float *x,
+                           int ldx, float *const *ys, const int *ldys, br_error *err);
+
 /* Shared helpers for block settings. */
 br_status br_block_fail(br_error *err, const br_block_def *def, const char *fmt, ...)
 #if defined(__GNUC__)

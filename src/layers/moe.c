@@ -9,9 +9,13 @@
  *   y = sum_k w_k expert_k(x) + shared_expert(x)
  * Experts are MLPs stored stacked: experts.gate_up_proj [E, 2F, in] (or
  * experts.up_proj [E, F, in] when not gated), experts.down_proj [E, D, F].
- * Routing is decided on the host (the router logits come down); tokens are
- * grouped per expert so each expert runs one gather, two products and one
- * weighted scatter on the device.
+ * Everything runs on the model's device (kernels/moe.h): the router picks,
+ * the n*K (token, pick) pairs are sorted by expert, the rows are gathered,
+ * each expert's rows go through its two products (one grouped launch
+ * each), and every token sums its picks' outputs, weighted:
+ *   logits [n, E] -> ids, wts [n, K] -> rows [n*K, in] -> [n*K, U] -> [n*K, F]
+ *   -> [n*K, D] -> y [n, D]
+ * Long prompts run in blocks of MOE_BLOCK tokens to bound the scratch.
  */
 #include <math.h>
 #include <stddef.h>
@@ -20,11 +24,13 @@
 
 #include "base/error.h"
 #include "kernels/act.h"
-#include "graph/weights.h"
 #include "kernels/backend.h"
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
+#include "kernels/moe.h"
 #include "layers/linear_map.h"
+
+#define MOE_BLOCK 1024 /* tokens routed together */
 
 static const char *const router_names[] = {"softmax", "sigmoid", NULL};
 enum { ROUTER_SOFTMAX, ROUTER_SIGMOID };
@@ -54,7 +60,7 @@ static const br_field moe_fields[] = {
 
 typedef struct moe_w {
     br_lin router;
-    float *sel_bias_host;    /* [E] host copy: routing is decided on the host */
+    const float *sel_bias;   /* [E] or NULL */
     br_mat up, down;         /* [E, (2)F, in], [E, D, F] */
     br_lin shared_up, shared_down;
 } moe_w;
@@ -68,6 +74,9 @@ static br_status moe_resolve(void *cfg, const br_block_dims *d, const br_block_d
     if (c->experts % c->groups || c->topk_groups > c->groups)
         return br_block_fail(err, def, "experts (%d) must divide into groups (%d) and topk_groups (%d) <= groups",
                              c->experts, c->groups, c->topk_groups);
+    if (c->top_k > c->topk_groups * (c->experts / c->groups))
+        return br_block_fail(err, def, "top_k (%d) exceeds the experts of the topk_groups (%d) groups a token may use (%d)",
+                             c->top_k, c->topk_groups, c->topk_groups * (c->experts / c->groups));
     return BR_OK;
 }
 
@@ -94,10 +103,9 @@ static int64_t moe_active(const void *cfg, const br_block_dims *d, int64_t total
     return total - (int64_t)(c->experts - c->top_k) * per_expert;
 }
 
-static void moe_unbind(void *bound) {
-    moe_w *w = bound;
-    if (w) free(w->sel_bias_host);
-    free(w);
+static void moe_costs(const void *cfg, const br_block_dims *d, br_block_costs *out) {
+    const moe_cfg *c = cfg;
+    out->routed_share = (double)c->top_k / c->experts;
 }
 
 static br_status moe_bind(const void *cfg, const br_block_dims *d, const br_wscope *sc, void **bound, br_error *err) {
@@ -106,14 +114,7 @@ static br_status moe_bind(const void *cfg, const br_block_dims *d, const br_wsco
     moe_w *w = br_calloc(1, sizeof *w, err);
     if (!w) return BR_ERR_NOMEM;
     br_status st = br_lin_bind(sc, "router", E, d->in_dim, 0, &w->router, err);
-    if (st == BR_OK && c->selection_bias) {
-        const float *b = NULL;
-        st = br_wscope_get(sc, "router.selection_bias", 1, (int64_t[]){E}, &b, err);
-        if (st == BR_OK && !(w->sel_bias_host = br_malloc((size_t)E * sizeof(float), err))) st = BR_ERR_NOMEM;
-        if (st == BR_OK)
-            st = br_dev_download(sc->weights->dev ? sc->weights->dev : &br_cpu_device, w->sel_bias_host, b,
-                                 (size_t)E * sizeof(float), err);
-    }
+    if (st == BR_OK && c->selection_bias) st = br_wscope_get(sc, "router.selection_bias", 1, (int64_t[]){E}, &w->sel_bias, err);
     if (st == BR_OK)
         st = br_wscope_get_mat(sc, c->gated ? "experts.gate_up_proj" : "experts.up_proj", 3,
                                (int64_t[]){E, up_rows(c, F), d->in_dim}, &w->up, err);
@@ -124,122 +125,78 @@ static br_status moe_bind(const void *cfg, const br_block_dims *d, const br_wsco
         if (st == BR_OK) st = br_lin_bind(sc, "shared_expert.down_proj", d->d_model, c->shared_hidden, 0, &w->shared_down, err);
     }
     if (st != BR_OK) {
-        moe_unbind(w);
+        free(w);
         return st;
     }
     *bound = w;
     return BR_OK;
 }
 
-/* Picks the top-k experts of one token: ids [k], weights [k]. */
-static void route_token(const moe_cfg *c, const float *sel_bias, const float *logits, int *ids, float *wts,
-                        float *score, float *pick) {
-    const int E = c->experts, per_group = E / c->groups;
-    if (c->router == ROUTER_SOFTMAX) {
-        float mx = -INFINITY;
-        double sum = 0;
-        for (int e = 0; e < E; e++) mx = logits[e] > mx ? logits[e] : mx;
-        for (int e = 0; e < E; e++) sum += exp((double)logits[e] - mx);
-        for (int e = 0; e < E; e++) score[e] = (float)(exp((double)logits[e] - mx) / sum);
-    } else {
-        for (int e = 0; e < E; e++) score[e] = 1.0f / (1.0f + expf(-logits[e]));
-    }
-    for (int e = 0; e < E; e++) pick[e] = score[e] + (sel_bias ? sel_bias[e] : 0.0f);
-    if (c->groups > 1) { /* keep the topk_groups groups whose best two picks sum highest */
-        float gscore[c->groups];
-        for (int g = 0; g < c->groups; g++) {
-            float a = -INFINITY, b = -INFINITY;
-            for (int e = g * per_group; e < (g + 1) * per_group; e++) {
-                if (pick[e] > a) b = a, a = pick[e];
-                else if (pick[e] > b) b = pick[e];
-            }
-            gscore[g] = per_group > 1 ? a + b : a;
-        }
-        for (int kept = 0; kept < c->topk_groups; kept++) {
-            int best = -1;
-            for (int g = 0; g < c->groups; g++)
-                if (gscore[g] != -INFINITY && (best < 0 || gscore[g] > gscore[best])) best = g;
-            gscore[best] = -INFINITY; /* mark kept */
-        }
-        for (int g = 0; g < c->groups; g++)
-            if (gscore[g] != -INFINITY)
-                for (int e = g * per_group; e < (g + 1) * per_group; e++) pick[e] = -INFINITY;
-    }
-    double total = 0;
-    for (int k = 0; k < c->top_k; k++) {
-        int best = -1;
-        for (int e = 0; e < E; e++)
-            if (pick[e] != -INFINITY && (best < 0 || pick[e] > pick[best])) best = e;
-        ids[k] = best;
-        wts[k] = score[best];
-        total += score[best];
-        pick[best] = -INFINITY;
-    }
-    for (int k = 0; k < c->top_k; k++) {
-        if (c->normalize && total > 0) wts[k] = (float)(wts[k] / total);
-        wts[k] *= (float)c->route_scale;
-    }
+/* The routed experts of n tokens x [n, in] -> y [n, D] (overwritten). */
+static br_status moe_experts(const moe_cfg *c, const moe_w *w, br_exec *ex, const br_site *site, int n, const float *x,
+                             int in, float *y, int D, br_error *err) {
+    const br_device *dev = ex->dev;
+    const int E = c->experts, K = c->top_k, F = c->hidden, U = up_rows(c, F), rows = n * K;
+    float *logits = br_exec_scratch(ex, (size_t)n * E, err), *wts = br_exec_scratch(ex, (size_t)rows, err);
+    int32_t *ids = (int32_t *)br_exec_scratch(ex, (size_t)rows, err);
+    int32_t *offsets = (int32_t *)br_exec_scratch(ex, (size_t)E + 1, err);
+    int32_t *rows_token = (int32_t *)br_exec_scratch(ex, (size_t)rows, err);
+    int32_t *row_of = (int32_t *)br_exec_scratch(ex, (size_t)rows, err);
+    float *xs = br_exec_scratch(ex, (size_t)rows * in, err), *gu = br_exec_scratch(ex, (size_t)rows * U, err);
+    float *h = br_exec_scratch(ex, (size_t)rows * F, err), *eo = br_exec_scratch(ex, (size_t)rows * D, err);
+    if (!logits || !wts || !ids || !offsets || !rows_token || !row_of || !xs || !gu || !h || !eo) return BR_ERR_NOMEM;
+    BR_TRY(br_lin_run(&w->router, ex, site, n, x, in, logits, E, 0.0f, err));
+    const br_moe_route_args route = {.n = n, .experts = E, .top_k = K, .logits = logits,
+                                     .router = c->router == ROUTER_SOFTMAX ? BR_MOE_SOFTMAX : BR_MOE_SIGMOID,
+                                     .sel_bias = w->sel_bias, .groups = c->groups, .topk_groups = c->topk_groups,
+                                     .normalize = c->normalize, .route_scale = (float)c->route_scale, .ids = ids,
+                                     .wts = wts};
+    BR_K(dev, moe_route, &route);
+    const br_moe_sort_args sort = {.pairs = rows, .experts = E, .top_k = K, .ids = ids, .offsets = offsets,
+                                   .rows_token = rows_token, .row_of = row_of};
+    BR_K(dev, moe_sort, &sort);
+    BR_K(dev, gather_rows, rows, in, rows_token, x, in, xs, in);
+    const br_moe_linear_args up = {.rows = rows, .in = in, .out = U, .experts = E, .offsets = offsets, .x = xs, .ldx = in,
+                                   .w = w->up, .y = gu, .ldy = U};
+    BR_K(dev, moe_linear, &up);
+    if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, rows, F, gu, U, 1.0f, h);
+    else BR_K(dev, act, (br_act)c->activation, (size_t)rows * F, gu, h);
+    const br_moe_linear_args down = {.rows = rows, .in = F, .out = D, .experts = E, .offsets = offsets, .x = h, .ldx = F,
+                                     .w = w->down, .y = eo, .ldy = D};
+    BR_K(dev, moe_linear, &down);
+    BR_K(dev, moe_combine, n, K, D, row_of, wts, eo, D, y, D);
+    return BR_OK;
 }
 
 static br_status moe_run(const br_block_inst *blk, br_exec *ex, const br_site *site, const float *x, float *y,
                          br_error *err) {
     const moe_cfg *c = blk->cfg;
     const moe_w *w = blk->bound;
-    const br_device *dev = ex->dev;
-    const int n = ex->n_tok, E = c->experts, K = c->top_k, F = c->hidden, in = blk->dims.in_dim, D = blk->dims.d_model;
-    const int U = up_rows(c, F);
-    /* device: router logits, then per expert the gathered rows, its products and output */
-    float *logits = br_exec_scratch(ex, (size_t)n * E, err);
-    float *xs = br_exec_scratch(ex, (size_t)n * in, err), *gu = br_exec_scratch(ex, (size_t)n * U, err);
-    float *h = br_exec_scratch(ex, (size_t)n * F, err), *eo = br_exec_scratch(ex, (size_t)n * D, err);
-    int32_t *d_tok = (int32_t *)br_exec_scratch(ex, (size_t)n * K, err);
-    float *d_wt = br_exec_scratch(ex, (size_t)n * K, err);
-    /* host: routing decisions */
-    float *h_logits = br_exec_host_scratch(ex, (size_t)n * E, err), *wts = br_exec_host_scratch(ex, (size_t)n * K, err);
-    float *tmp = br_exec_host_scratch(ex, (size_t)2 * E, err), *h_wt = br_exec_host_scratch(ex, (size_t)n * K, err);
-    int *ids = (int *)br_exec_host_scratch(ex, (size_t)n * K, err), *count = (int *)br_exec_host_scratch(ex, (size_t)E + 1, err);
-    int *fill = (int *)br_exec_host_scratch(ex, (size_t)E, err);
-    int32_t *h_tok = (int32_t *)br_exec_host_scratch(ex, (size_t)n * K, err);
-    if (!logits || !xs || !gu || !h || !eo || !d_tok || !d_wt || !h_logits || !wts || !tmp || !h_wt || !ids || !count ||
-        !fill || !h_tok)
-        return BR_ERR_NOMEM;
-    BR_TRY(br_lin_run(&w->router, ex, site, n, x, in, logits, E, 0.0f, err));
-    BR_TRY(br_dev_check(dev, err));
-    BR_TRY(br_dev_download(dev, h_logits, logits, (size_t)n * E * sizeof(float), err));
-    for (int i = 0; i < n; i++)
-        route_token(c, w->sel_bias_host, h_logits + (long)i * E, ids + (long)i * K, wts + (long)i * K, tmp, tmp + E);
-    /* counting sort of (token, slot) pairs by expert: tokens and weights grouped per expert */
-    memset(count, 0, (size_t)(E + 1) * sizeof(int));
-    for (int i = 0; i < n * K; i++) count[ids[i] + 1]++;
-    for (int e = 0; e < E; e++) count[e + 1] += count[e];
-    memcpy(fill, count, (size_t)E * sizeof(int));
-    for (int i = 0; i < n * K; i++) {
-        int slot = fill[ids[i]]++;
-        h_tok[slot] = i / K; /* a token picks an expert once, so an expert's tokens are distinct */
-        h_wt[slot] = wts[i];
-    }
-    BR_TRY(br_dev_upload(dev, d_tok, h_tok, (size_t)n * K * sizeof *d_tok, err));
-    BR_TRY(br_dev_upload(dev, d_wt, h_wt, (size_t)n * K * sizeof *d_wt, err));
-    BR_TRY(br_dev_zero(dev, y, (size_t)n * D * sizeof(float), err));
-    for (int e = 0; e < E; e++) {
-        const int m = count[e + 1] - count[e];
-        if (!m) continue;
-        BR_K(dev, gather_rows, m, in, d_tok + count[e], x, in, xs, in);
-        BR_K(dev, linear, m, in, U, xs, in, br_mat_at(w->up, (long)e * U * in), NULL, 0.0f, gu, U);
-        if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, m, F, gu, U, 1.0f, h);
-        else BR_K(dev, act, (br_act)c->activation, (size_t)m * F, gu, h);
-        BR_K(dev, linear, m, F, D, h, F, br_mat_at(w->down, (long)e * D * F), NULL, 0.0f, eo, D);
-        BR_K(dev, scatter_add, m, D, d_tok + count[e], d_wt + count[e], eo, D, y, D);
+    const int n = ex->n_tok, in = blk->dims.in_dim, D = blk->dims.d_model;
+    for (int t0 = 0; t0 < n; t0 += MOE_BLOCK) {
+        const int m = n - t0 < MOE_BLOCK ? n - t0 : MOE_BLOCK;
+        br_arena_mark mark = br_arena_mark_get(ex->scratch);
+        br_status st = moe_experts(c, w, ex, site, m, x + (long)t0 * in, in, y + (long)t0 * D, D, err);
+        br_arena_release(ex->scratch, mark);
+        BR_TRY(st);
     }
     if (c->shared_hidden) {
         const int Fs = c->shared_hidden, Us = up_rows(c, Fs);
         float *sgu = br_exec_scratch(ex, (size_t)n * Us, err), *sh = br_exec_scratch(ex, (size_t)n * Fs, err);
         if (!sgu || !sh) return BR_ERR_NOMEM;
         BR_TRY(br_lin_run(&w->shared_up, ex, site, n, x, in, sgu, Us, 0.0f, err));
-        if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, n, Fs, sgu, Us, 1.0f, sh);
-        else BR_K(dev, act, (br_act)c->activation, (size_t)n * Fs, sgu, sh);
+        if (c->gated) BR_K(ex->dev, gated_act, (br_act)c->activation, n, Fs, sgu, Us, 1.0f, sh);
+        else BR_K(ex->dev, act, (br_act)c->activation, (size_t)n * Fs, sgu, sh);
         BR_TRY(br_lin_run(&w->shared_down, ex, site, n, sh, Fs, y, D, 1.0f, err));
     }
+    return BR_OK;
+}
+
+static br_status moe_gpu_check(const void *cfg, const br_block_dims *d, br_error *err) {
+    const moe_cfg *c = cfg;
+    if (c->experts > BR_CUDA_MOE_MAX_EXPERTS || c->top_k > 32)
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%d experts, top_k %d: the CUDA router handles up to %d experts and top_k 32",
+                       c->experts, c->top_k, BR_CUDA_MOE_MAX_EXPERTS);
     return BR_OK;
 }
 
@@ -251,8 +208,9 @@ const br_layer_type br_layer_moe = {
     .resolve = moe_resolve,
     .params = moe_params,
     .active_params = moe_active,
+    .costs = moe_costs,
     .bind = moe_bind,
-    .unbind = moe_unbind,
+    .unbind = free,
     .prefill = moe_run,
-    .syncs_host = 1,
+    .gpu_check = moe_gpu_check,
 };

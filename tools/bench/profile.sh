@@ -9,7 +9,7 @@ export LD_LIBRARY_PATH="$PWD/.devlibs:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 BIN=${BIN:-.devbin}
 csv=$(mktemp)
 ncu --clock-control none --metrics gpu__time_duration.sum --csv --print-units base \
-    "$BIN/braid" bench "$@" --gpu 0 --weights bf16 --repeat 1 > "$csv" 2>/dev/null || true
+    "$BIN/braid" bench "$@" --gpu 0 --weights bf16 --repeat 1 --no-ceilings > "$csv" 2>/dev/null || true
 python3 - "$csv" <<'PY'
 import csv, sys, collections
 rows = [l for l in open(sys.argv[1]) if l.startswith('"')]

@@ -4,8 +4,12 @@
  */
 #include "kernels/device.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "base/error.h"
 
@@ -22,6 +26,8 @@ br_status br_cuda_record_begin(const br_device *dev, br_error *err);
 br_status br_cuda_record_end(const br_device *dev, void **graph, br_error *err);
 br_status br_cuda_replay(const br_device *dev, void *graph, br_error *err);
 void br_cuda_graph_free(void *graph);
+br_status br_cuda_measure(const br_device *dev, br_dev_ceilings *out, br_error *err);
+void br_cuda_memory(const br_device *dev, size_t *used, size_t *total);
 #define ON_CUDA(dev) ((dev) && (dev)->backend == BR_BACKEND_CUDA)
 #else
 #define ON_CUDA(dev) 0
@@ -115,5 +121,62 @@ br_status br_dev_replay(const br_device *dev, void *graph, br_error *err) {
 void br_dev_graph_free(const br_device *dev, void *graph) {
 #ifdef BRAID_HAVE_CUDA
     if (graph && ON_CUDA(dev)) br_cuda_graph_free(graph);
+#endif
+}
+
+static double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The best of `reps` timings of `stmt`, into `best` (seconds). */
+#define BEST_OF(reps, best, stmt)                    \
+    do {                                             \
+        best = 1e30;                                 \
+        for (int r_ = 0; r_ < (reps); r_++) {        \
+            double t0_ = seconds();                  \
+            stmt;                                    \
+            double dt_ = seconds() - t0_;            \
+            if (dt_ < best) best = dt_;              \
+        }                                            \
+    } while (0)
+
+br_status br_dev_measure(const br_device *dev, br_dev_ceilings *out, br_error *err) {
+#ifdef BRAID_HAVE_CUDA
+    if (ON_CUDA(dev)) return br_cuda_measure(dev, out, err);
+#endif
+    const size_t bytes = (size_t)256 << 20;
+    const int n = 2048;
+    char *a = malloc(bytes), *b = malloc(bytes);
+    float *x = malloc((size_t)n * n * sizeof *x), *y = malloc((size_t)n * n * sizeof *y), *z = malloc((size_t)n * n * sizeof *z);
+    if (!a || !b || !x || !y || !z) {
+        free(a), free(b), free(x), free(y), free(z);
+        return BR_FAIL(err, BR_ERR_NOMEM, "measuring the CPU's ceilings: cannot allocate %zu MiB", (2 * bytes) >> 20);
+    }
+    uint64_t r = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < bytes; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        a[i] = (char)(r >> 56);
+        b[i] = 0;
+    }
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)(r >> 40) / 16777216.0f - 0.5f, y[i] = x[i] * 0.5f;
+    }
+    double t;
+    BEST_OF(5, t, memcpy(b, a, bytes));
+    out->copy_bytes_per_s = 2.0 * (double)bytes / t;
+    BEST_OF(3, t, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, x, n, y, n, 0.0f, z, n));
+    out->matmul_flops_per_s = 2.0 * n * (double)n * n / t;
+    snprintf(out->matmul_what, sizeof out->matmul_what, "f32 GEMM %d^3 (BLAS)", n);
+    free(a), free(b), free(x), free(y), free(z);
+    return BR_OK;
+}
+
+void br_dev_memory(const br_device *dev, size_t *used, size_t *total) {
+    *used = *total = 0;
+#ifdef BRAID_HAVE_CUDA
+    if (ON_CUDA(dev)) br_cuda_memory(dev, used, total);
 #endif
 }

@@ -55,15 +55,3 @@ void br_cpu_scatter_add(const br_device *dev, int rows, int cols, const int32_t 
         for (int c = 0; c < cols; c++) d[c] += w[r] * s[c];
     }
 }
-
-void br_cpu_ring_read(const br_device *dev, int rows, int cols, const float *ring, int64_t cap, int64_t pos0, float *dst,
-                      int ldd) {
-    for (int j = 0; j < rows; j++)
-        memcpy(dst + (long)j * ldd, ring + ((pos0 + j) % cap) * cols, (size_t)cols * sizeof(float));
-}
-
-void br_cpu_ring_write(const br_device *dev, int rows, int cols, const float *src, int lds, float *ring, int64_t cap,
-                       int64_t pos0) {
-    for (int j = 0; j < rows; j++)
-        memcpy(ring + ((pos0 + j) % cap) * cols, src + (long)j * lds, (size_t)cols * sizeof(float));
-}

@@ -34,3 +34,8 @@ void br_cpu_linear(const br_device *dev, int n, int in, int out, const float *x,
         for (int i = 0; i < n; i++)
             for (int j = 0; j < out; j++) y[(long)i * ldy + j] += b[j];
 }
+
+void br_cpu_linear_multi(const br_device *dev, int n, int in, const float *x, int ldx, int count, const br_linear_out *outs) {
+    for (int i = 0; i < count; i++)
+        br_cpu_linear(dev, n, in, outs[i].out, x, ldx, outs[i].w, outs[i].b, 0.0f, outs[i].y, outs[i].ldy);
+}

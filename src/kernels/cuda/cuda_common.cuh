@@ -14,13 +14,19 @@ extern "C" {
 #include "kernels/device.h"
 }
 
+struct br_cudnn;
+
 struct br_cuda_ctx {
     int ordinal;
+    int sm_count;              /* multiprocessors, for sizing grids */
+    char name[96];             /* the GPU's name */
     cudaStream_t stream;
     cublasHandle_t blas;
     void *blas_ws;             /* cuBLAS's workspace (fixed size) */
     void *ws;                  /* workspace for converted operands (bf16 activations), grows */
     size_t ws_bytes;
+    struct br_cudnn *cudnn;    /* cuDNN's fused attention, or NULL (cudnn_why says why) */
+    char cudnn_why[160];
     cudaError_t sticky;        /* first launch/library failure, reported by br_cuda_check */
     cublasStatus_t blas_status;
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cuda_common.cuh"
+#include "cudnn_attention.h"
 
 extern "C" {
 #include "base/error.h"
@@ -64,13 +65,31 @@ extern "C" br_status br_cuda_device_open(int ordinal, br_device **out, br_error 
         free(ctx);
         return BR_FAIL(err, BR_ERR_BACKEND, "cuBLAS initialisation failed (status %d, %s)", (int)bs, cudaGetErrorName(e));
     }
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, ordinal) == cudaSuccess) {
+        ctx->sm_count = prop.multiProcessorCount;
+        snprintf(ctx->name, sizeof ctx->name, "%s", prop.name);
+    } else {
+        ctx->sm_count = 132;
+        snprintf(ctx->name, sizeof ctx->name, "unknown GPU");
+    }
+    ctx->cudnn = br_cudnn_open(ctx->stream, ctx->cudnn_why, sizeof ctx->cudnn_why);
     *out = dev;
     return BR_OK;
+}
+
+extern "C" void br_cuda_device_describe(const br_device *dev, char *buf, size_t n) {
+    const br_cuda_ctx *c = dev->cuda;
+    if (c->cudnn)
+        snprintf(buf, n, "GPU %d (%s), attention: cuDNN %s", c->ordinal, c->name, br_cudnn_version(c->cudnn));
+    else
+        snprintf(buf, n, "GPU %d (%s), attention: braid's kernels (%s)", c->ordinal, c->name, c->cudnn_why);
 }
 
 extern "C" void br_cuda_device_close(br_device *dev) {
     if (!dev) return;
     cudaStreamSynchronize(dev->cuda->stream);
+    br_cudnn_close(dev->cuda->cudnn);
     cudaFree(dev->cuda->ws);
     cublasDestroy(dev->cuda->blas);
     cudaFree(dev->cuda->blas_ws);

@@ -113,31 +113,3 @@ extern "C" void br_cuda_scatter_add(const br_device *dev, int rows, int cols, co
     k_scatter_add<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, idx, w, src, lds, dst, ldd);
     BR_CUDA_LAUNCHED(dev);
 }
-
-__global__ void k_ring_read(int rows, int cols, const float *__restrict__ ring, long cap, long pos0, float *dst, int ldd) {
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
-        long j = i / cols, c = i % cols;
-        dst[j * ldd + c] = ring[((pos0 + j) % cap) * cols + c];
-    }
-}
-
-extern "C" void br_cuda_ring_read(const br_device *dev, int rows, int cols, const float *ring, int64_t cap, int64_t pos0,
-                                  float *dst, int ldd) {
-    if (rows <= 0 || cols <= 0) return;
-    k_ring_read<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, ring, cap, pos0, dst, ldd);
-    BR_CUDA_LAUNCHED(dev);
-}
-
-__global__ void k_ring_write(int rows, int cols, const float *__restrict__ src, int lds, float *ring, long cap, long pos0) {
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
-        long j = i / cols, c = i % cols;
-        ring[((pos0 + j) % cap) * cols + c] = src[j * lds + c];
-    }
-}
-
-extern "C" void br_cuda_ring_write(const br_device *dev, int rows, int cols, const float *src, int lds, float *ring,
-                                   int64_t cap, int64_t pos0) {
-    if (rows <= 0 || cols <= 0) return;
-    k_ring_write<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, src, lds, ring, cap, pos0);
-    BR_CUDA_LAUNCHED(dev);
-}
