@@ -196,6 +196,9 @@ static void test_bad_folders(void **state) {
     expect_load_fails(dir, BR_ERR_CHECKPOINT, "checkpoint has no tensor 'model.layers.2.", "layers.2.0.");
     edit_config(dir, "num_hidden_layers", json_integer(-1));
     expect_load_fails(dir, BR_ERR_CHECKPOINT, "'num_hidden_layers' is -1", NULL);
+    edit_config(dir, "num_hidden_layers", json_integer(2));
+    edit_config(dir, "hidden_size", json_real(1e30)); /* an integral float no integer holds: refused before converting */
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "'hidden_size' is 1e+30", NULL);
     br_test_write_text(br_test_join(dir, "config.json"), "{\"model_type\": \"llama\",\n  \"hidden_size\": }");
     expect_load_fails(dir, BR_ERR_PARSE, "config.json:2:", NULL);
     br_test_rmtree(dir);

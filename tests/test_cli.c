@@ -184,6 +184,61 @@ static void test_spec_and_errors(void **state) {
     done(&r);
 }
 
+/* Inputs a user gets wrong, each refused with a message that says what is wrong (and no crash). */
+static void test_bad_requests_named(void **state) {
+    (void)state;
+    struct {
+        const char *args, *needle;
+        int status;
+    } cases[] = {
+        {"plan architectures/jamba-v0.1.yaml --context 1099511627776 --batch 1500", "more than 8 EiB", 2},
+        {"generate /nonexistent/model --prompt hi", "is not a folder", 1},
+        {"ppl /nonexistent/model README.md", "is not a folder", 1},
+        {"generate models/kjv-bamba-11m --prompt hi --top-k 5", "give --temp", 2},
+        {"generate models/kjv-bamba-11m --prompt hi --weights foo", "--weights expects bf16 or f32", 2},
+        {"run architectures/examples/tiny-hybrid.yaml --weights foo", "--weights expects bf16 or f32", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        result r = run(cases[i].args);
+        if (r.status != cases[i].status || !strstr(r.err, cases[i].needle))
+            fprintf(stderr, "braid %s: status %d, stderr: %s\n", cases[i].args, r.status, r.err);
+        assert_int_equal(r.status, cases[i].status);
+        assert_non_null(strstr(r.err, cases[i].needle));
+        done(&r);
+    }
+    /* a spec name that needs escaping stays valid JSON */
+    char spec[4200], args[4400];
+    snprintf(spec, sizeof spec, "%s/quoted.yaml", tmp);
+    FILE *f = fopen(spec, "w");
+    assert_non_null(f);
+    fprintf(f, "extends: %s/architectures/examples/tiny-hybrid.yaml\nname: 'a \"quoted\" \\ name'\n",
+            getenv("BRAID_SOURCE_DIR"));
+    fclose(f);
+    snprintf(args, sizeof args, "plan '%s' --json", spec);
+    result r = run(args);
+    assert_int_equal(r.status, 0);
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "a \"quoted\" \\ name");
+    json_decref(j);
+    done(&r);
+    /* a window longer than the text is the text; --check covers sequence 0 of a batch */
+    char text[4200];
+    snprintf(text, sizeof text, "%s/short.txt", tmp);
+    br_test_write_text(text, "In the beginning God created the heaven and the earth.\n");
+    snprintf(args, sizeof args, "ppl models/kjv-bamba-11m '%s' --window 8000000", text);
+    r = run(args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "perplexity"));
+    done(&r);
+    r = run("run architectures/examples/tiny-hybrid.yaml --check --batch 3 --prompt 8 --gen 2");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "sequence 0 of the batch"));
+    assert_non_null(strstr(r.out, "(ok)"));
+    done(&r);
+}
+
 static int setup(void **state) {
     (void)state;
     tmp = br_test_mkdtemp("braid-cli");
@@ -201,6 +256,7 @@ int main(void) {
         cmocka_unit_test(test_usage_and_exit_codes), cmocka_unit_test(test_plan_json),
         cmocka_unit_test(test_plan_bad_spec),        cmocka_unit_test(test_generate_print_ids),
         cmocka_unit_test(test_logits_npy),           cmocka_unit_test(test_spec_and_errors),
+        cmocka_unit_test(test_bad_requests_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -122,6 +122,16 @@ static void check_tokenizer(const json_t *entry) {
     assert_int_equal(br_tokenizer_token_to_id(tok, "\x01no such token\x02"), -1);
     assert_null(br_tokenizer_id_to_token(tok, br_tokenizer_vocab_size(tok)));
     assert_null(br_tokenizer_id_to_token(tok, -1));
+    { /* no ids at all decodes to "" (the decoders meet empty pieces with no buffer behind them) */
+        char *text = NULL;
+        size_t len = 1;
+        for (int skip = 0; skip < 2; skip++) {
+            assert_int_equal(br_tokenizer_decode(tok, NULL, 0, skip, &text, &len, &err), BR_OK);
+            assert_int_equal(len, 0);
+            assert_string_equal(text, "");
+            free(text);
+        }
+    }
 
     int ok = 1;
     const json_t *c;

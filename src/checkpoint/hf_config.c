@@ -36,9 +36,12 @@ br_status br_hf_int(const br_hf_config *cfg, const char *key, long long def, lon
                     long long *out, br_error *err) {
     json_t *v = br_hf_get(cfg, key);
     if (!v) return *out = def, BR_OK;
-    double d;
+    double d = 0;
     if (!json_is_integer(v) && !(br_json_number(v, &d) && d == floor(d) && isfinite(d)))
         return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: '%s' must be an integer", cfg->path, key);
+    if (!json_is_integer(v) && !(d >= (double)min && d <= (double)max)) /* before converting: 1e30 fits no integer */
+        return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: '%s' is %g; expected a value in [%lld, %lld]", cfg->path, key, d, min,
+                       max);
     long long x = json_is_integer(v) ? json_integer_value(v) : (long long)d;
     if (x < min || x > max)
         return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: '%s' is %lld; expected a value in [%lld, %lld]", cfg->path, key, x,

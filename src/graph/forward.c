@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/notice.h"
 #include "graph/exec.h"
 #include "graph/model.h"
 #include "kernels/backend.h"
@@ -55,6 +56,10 @@ static br_status check_call(const struct br_model *m, const struct br_state *s, 
     if (s->plan != &m->plan || s->dev != m->dev)
         return BR_FAIL(err, BR_ERR_INVALID_ARG, "forward: the state belongs to another model or device");
     for (int b = 0; b < batch; b++) {
+        if (slots[b] >= 0 && slots[b] < s->n_slots && m->spec->context > 0 && s->pos[slots[b]] + T > m->spec->context)
+            br_notice("%s: a sequence passed the %lld tokens its spec gives as the model's context; what it "
+                      "produces past them is not what the model was made for", m->spec->name,
+                      (long long)m->spec->context);
         if (slots[b] < 0 || slots[b] >= s->n_slots)
             return BR_FAIL(err, BR_ERR_RANGE, "slot %d of batch row %d is out of range [0, %d)", slots[b], b, s->n_slots);
         for (int c = 0; c < b; c++)

@@ -274,11 +274,13 @@ void br_plan_figures_compute(const br_plan *plan, br_dtype dtype, br_plan_figure
 }
 
 int64_t br_plan_kv_bytes(const br_plan *plan, br_dtype dtype, int64_t context) {
-    int64_t total = 0;
+    int64_t total = 0, bytes;
     for (int k = 0; k < plan->n_kv; k++) {
         int64_t tokens = plan->kv_need[k].kv_window && plan->kv_need[k].kv_window < context ? plan->kv_need[k].kv_window
                                                                                             : context;
-        total += tokens * plan->kv_need[k].kv_elems_per_token * (int64_t)br_dtype_size(dtype);
+        if (__builtin_mul_overflow(tokens, plan->kv_need[k].kv_elems_per_token * (int64_t)br_dtype_size(dtype), &bytes) ||
+            __builtin_add_overflow(total, bytes, &total))
+            return -1;
     }
     return total;
 }

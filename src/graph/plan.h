@@ -65,7 +65,7 @@ typedef struct br_plan_figures {
     int max_kv_window;                         /* 0 if every cache is unbounded */
 } br_plan_figures;
 void br_plan_figures_compute(const br_plan *plan, br_dtype dtype, br_plan_figures *out);
-/* KV bytes for one sequence of `context` tokens, honouring sliding windows. */
+/* KV bytes for one sequence of `context` tokens, honouring sliding windows; -1 past INT64_MAX. */
 int64_t br_plan_kv_bytes(const br_plan *plan, br_dtype dtype, int64_t context);
 
 #endif /* BR_GRAPH_PLAN_H */

@@ -66,8 +66,9 @@ void tk_pieces_clear(tk_pieces *p);
 void tk_pieces_free(tk_pieces *p);
 void tk_pieces_swap(tk_pieces *a, tk_pieces *b);
 
+/* The bytes of piece i ("" for the empty pieces of an empty text, whose buffer was never allocated). */
 static inline const char *tk_piece_text(const tk_pieces *p, size_t i) {
-    return p->text.data + p->v[i].off;
+    return p->text.data ? p->text.data + p->v[i].off : "";
 }
 
 #endif /* BR_TOKENIZER_BUF_H */

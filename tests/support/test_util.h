@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+/* The exit status of a test program that cannot run here (no GPU): ctest
+ * reports it as skipped (SKIP_RETURN_CODE in CMakeLists.txt). */
+#define BR_TEST_SKIPPED 77
+
 /* Absolute path of `rel` under the source tree (BRAID_SOURCE_DIR, else cwd).
  * Returns a static buffer overwritten by the next call. */
 const char *br_test_path(const char *rel);

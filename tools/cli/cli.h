@@ -36,6 +36,8 @@ typedef struct cli_model_opts {
     "  --weights T     matrix weights on the GPU: bf16 (default, tensor cores) or f32 (exact)\n"
 /* 1 if argv[*i] was one of them. */
 int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o, int *bad);
+/* 0 when dir is a folder with a config.json, else 1 with a message saying which it is not. */
+int cli_check_model_dir(const char *dir);
 /* Loads, printing the error or the load report's warnings, and moves the
  * model to the GPU if asked; 0 on success. */
 int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out);

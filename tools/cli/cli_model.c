@@ -8,13 +8,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
 
 int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o, int *bad) {
     if (cli_opt_str(argc, argv, i, "--spec", &o->spec_path, bad)) return 1;
     if (cli_opt_long(argc, argv, i, "--gpu", 0, 1024, &o->gpu, bad)) return 1;
-    if (cli_opt_str(argc, argv, i, "--weights", &o->weights, bad)) return 1;
+    if (cli_opt_str(argc, argv, i, "--weights", &o->weights, bad)) {
+        const int dt = *bad ? -1 : br_dtype_parse(o->weights);
+        if (!*bad && dt != BR_F32 && dt != BR_BF16) {
+            fprintf(stderr, "braid: --weights expects bf16 or f32, got '%s'\n", o->weights);
+            *bad = 1;
+        }
+        return 1;
+    }
     if (strcmp(argv[*i], "--init-missing") == 0) return o->init_missing = 1, 1;
+    return 0;
+}
+
+int cli_check_model_dir(const char *dir) {
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "braid: '%s' is not a folder; a checkpoint is a folder with config.json and model weights\n", dir);
+        return 1;
+    }
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    if (stat(cfg, &sb) != 0) {
+        fprintf(stderr, "braid: '%s' has no config.json; it is not a Hugging Face checkpoint folder\n", dir);
+        return 1;
+    }
     return 0;
 }
 

@@ -11,6 +11,7 @@
  * gets the prompt and its continuation (--no-echo: the continuation only;
  * --print-ids: the generated ids on one line), stderr gets timings.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,9 @@ static int parse(int argc, char **argv, gen_opts *o) {
     if (bad) return 2;
     if (!o->dir) return cli_usage_error("generate", "no checkpoint folder given");
     if (!o->prompt == !o->ids) return cli_usage_error("generate", "give exactly one of --prompt or --ids");
+    if ((greedy || !temp_given) && (k || o->sp.top_p != 1.0 || o->sp.min_p != 0.0))
+        return cli_usage_error("generate", "--top-k, --top-p and --min-p shape sampling: give --temp T with them "
+                                           "(greedy decoding, the default, would ignore them)");
     if (greedy || !temp_given) o->sp.temperature = 0.0;
     o->sp.top_k = (int)k;
     o->sp.seed = (uint64_t)seed;
@@ -181,7 +185,9 @@ static int run(const gen_opts *o, br_model *m, br_tokenizer *tok) {
         fflush(stdout);
     }
     t0 = cli_now();
+    const int decodable = tok ? br_tokenizer_vocab_size(tok) : V; /* ids past the tokenizer (padding rows) */
     for (gen = 0; gen < N && !out.stopped; gen++) {
+        for (int v = decodable; v < V; v++) logits[v] = -INFINITY; /* are never picked: nothing could print them */
         int32_t next = br_sampler_pick(smp, logits, hist, (size_t)(n_prompt + gen));
         int is_eos = 0;
         for (int e = 0; e < n_eos; e++) is_eos |= next == eos[e];
@@ -236,6 +242,7 @@ int cmd_generate(int argc, char **argv) {
     o.mo = (cli_model_opts)CLI_MODEL_OPTS_INIT;
     int p = parse(argc, argv, &o);
     if (p >= 0) return p;
+    if (cli_check_model_dir(o.dir) != 0) return 1;
     br_tokenizer *tok = NULL;
     br_error err = {0};
     char *tok_path = br_path_join(o.dir, "tokenizer.json", &err);
@@ -254,6 +261,11 @@ int cmd_generate(int argc, char **argv) {
     free(tok_path);
     br_model *m = NULL;
     int rc = cli_load_model(o.dir, &o.mo, &m);
+    if (rc == 0 && tok && br_tokenizer_vocab_size(tok) > br_model_vocab_size(m)) {
+        fprintf(stderr, "braid generate: %s/tokenizer.json has %d tokens but the model's vocabulary has %d rows; they "
+                        "do not belong together\n", o.dir, br_tokenizer_vocab_size(tok), br_model_vocab_size(m));
+        rc = 1;
+    }
     if (rc == 0) rc = run(&o, m, tok);
     br_model_free(m);
     br_tokenizer_free(tok);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "graph/plan.h"
 #include "graph/spec.h"
@@ -81,19 +83,31 @@ int cmd_plan(int argc, char **argv) {
     br_plan_figures_compute(&plan, (br_dtype)dtype, &f);
     const int64_t state = f.conv_state_bytes + f.ssm_state_bytes;
     const int64_t kv_seq = br_plan_kv_bytes(&plan, (br_dtype)dtype, context);
-    const int64_t total = batch * (state + kv_seq);
+    int64_t total, kv_total, state_total;
+    if (kv_seq < 0 || __builtin_mul_overflow(batch, kv_seq, &kv_total) ||
+        __builtin_mul_overflow(batch, state, &state_total) || __builtin_add_overflow(kv_total, state_total, &total)) {
+        fprintf(stderr, "braid plan: %lld sequences of %lld tokens need more than 8 EiB of state and KV cache; "
+                        "nothing can hold that\n", batch, context);
+        br_plan_free(&plan);
+        br_spec_free(spec);
+        return 2;
+    }
     if (json) {
-        printf("{\"name\": \"%s\", \"n_layers\": %d, \"d_model\": %d, \"vocab_size\": %d, \"dtype\": \"%s\", "
-               "\"context\": %lld, \"batch\": %lld, \"params_total\": %lld, \"params_active\": %lld, "
-               "\"params_embedding\": %lld, \"n_attention\": %d, \"n_recurrent\": %d, "
-               "\"conv_state_bytes_per_seq\": %lld, \"ssm_state_bytes_per_seq\": %lld, \"state_bytes_per_seq\": %lld, "
-               "\"kv_bytes_per_token\": %lld, \"kv_bytes_per_seq\": %lld, \"kv_bytes_total\": %lld, "
-               "\"state_bytes_total\": %lld, \"cache_bytes_total\": %lld}\n",
-               spec->name, spec->n_layers, spec->d_model, spec->vocab_size, br_dtype_name((br_dtype)dtype), context,
-               batch, (long long)f.params_total, (long long)f.params_active, (long long)f.params_embedding,
-               f.n_attention, f.n_recurrent, (long long)f.conv_state_bytes, (long long)f.ssm_state_bytes,
-               (long long)state, (long long)f.kv_bytes_per_token, (long long)kv_seq, (long long)(batch * kv_seq),
-               (long long)(batch * state), (long long)total);
+        json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, "
+                              "s:I, s:I}",
+                              "name", spec->name, "n_layers", spec->n_layers, "d_model", spec->d_model, "vocab_size",
+                              spec->vocab_size, "dtype", br_dtype_name((br_dtype)dtype), "context", (json_int_t)context,
+                              "batch", (json_int_t)batch, "params_total", (json_int_t)f.params_total, "params_active",
+                              (json_int_t)f.params_active, "params_embedding", (json_int_t)f.params_embedding,
+                              "n_attention", f.n_attention, "n_recurrent", f.n_recurrent, "conv_state_bytes_per_seq",
+                              (json_int_t)f.conv_state_bytes, "ssm_state_bytes_per_seq", (json_int_t)f.ssm_state_bytes,
+                              "state_bytes_per_seq", (json_int_t)state, "kv_bytes_per_token",
+                              (json_int_t)f.kv_bytes_per_token, "kv_bytes_per_seq", (json_int_t)kv_seq, "kv_bytes_total",
+                              (json_int_t)kv_total, "state_bytes_total", (json_int_t)state_total, "cache_bytes_total",
+                              (json_int_t)total);
+        json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+        printf("\n");
+        json_decref(o);
     } else {
         char a[32], b[32], c[32], d[32], e[32];
         printf("%s: %d layers, d_model %d, vocab %d\n\n", spec->name, spec->n_layers, spec->d_model, spec->vocab_size);
@@ -112,8 +126,8 @@ int cmd_plan(int argc, char **argv) {
         cli_bytes(kv_seq, b, sizeof b);
         printf("KV cache         %s per token over %d attention invocations; %s at context %lld\n", a, f.n_attention,
                b, context);
-        cli_bytes(batch * state, c, sizeof c);
-        cli_bytes(batch * kv_seq, d, sizeof d);
+        cli_bytes(state_total, c, sizeof c);
+        cli_bytes(kv_total, d, sizeof d);
         cli_bytes(total, e, sizeof e);
         printf("total at batch %lld: %s (state %s + KV %s)\n", batch, e, c, d);
     }

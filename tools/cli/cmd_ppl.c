@@ -58,6 +58,7 @@ int cmd_ppl(int argc, char **argv) {
     }
     if (bad) return 2;
     if (!dir || !file) return cli_usage_error("ppl", "need MODEL_DIR and FILE.txt");
+    if (cli_check_model_dir(dir) != 0) return 1;
     br_error err = {0};
     char *text = NULL, *tok_path = br_path_join(dir, "tokenizer.json", &err);
     size_t len = 0, n = 0;
@@ -89,12 +90,21 @@ int cmd_ppl(int argc, char **argv) {
     }
     if ((rc = cli_load_model(dir, &mo, &m)) != 0) goto done;
     const int V = br_model_vocab_size(m);
-    const int win = (int)W;
+    const int win = (int)(W < (long long)n ? W : (long long)n); /* a window past the text is the text */
     int32_t *buf = malloc(((size_t)win + 1) * sizeof *buf);
     logits = malloc(((size_t)win + 1) * V * sizeof(float));
-    if (!buf || !logits || br_state_create(m, 1, win + 1, &s, &err) != BR_OK) {
+    if (!buf || !logits) {
+        char need[32];
+        cli_bytes((int64_t)((size_t)win + 1) * V * (int64_t)sizeof(float), need, sizeof need);
+        fprintf(stderr, "braid ppl: a window of %d tokens needs %s for its logits, which cannot be allocated; use a "
+                        "smaller --window\n", win, need);
         free(buf);
-        rc = buf && logits ? cli_fail(&err) : 1;
+        rc = 1;
+        goto done;
+    }
+    if (br_state_create(m, 1, win + 1, &s, &err) != BR_OK) {
+        free(buf);
+        rc = cli_fail(&err);
         goto done;
     }
     double nll = 0, t0 = cli_now();

@@ -91,6 +91,8 @@ int cmd_run(int argc, char **argv) {
     }
     if (bad) return 2;
     if (!path) return cli_usage_error("run", "no spec given");
+    if (br_dtype_parse(weights) != BR_F32 && br_dtype_parse(weights) != BR_BF16)
+        return cli_usage_error("run", "--weights expects bf16 or f32, got '%s'", weights);
 
     br_error err = {0};
     br_spec *spec = NULL;
@@ -132,23 +134,24 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     t0 = cli_now();
-    if (br_model_prefill(m, s, B, slots, toks, T, check && B == 1 ? BR_LOGITS_ALL : BR_LOGITS_LAST, logits, &err) != BR_OK) {
+    if (br_model_prefill(m, s, B, slots, toks, T, check ? BR_LOGITS_ALL : BR_LOGITS_LAST, logits, &err) != BR_OK) {
         rc = cli_fail(&err);
         goto done;
     }
     double t_prefill = cli_now() - t0;
-    const float *last = check && B == 1 ? logits + (long)(T - 1) * V : logits;
-    for (int b = 0; b < B; b++) next[b] = argmax(last + (long)b * V, V);
+    for (int b = 0; b < B; b++) /* each sequence's last logits: row b (or row b*T + T-1 with every row) */
+        next[b] = argmax(logits + (check ? (long)b * T + T - 1 : (long)b) * V, V);
     printf("%s: random weights (seed %lld), batch %d, prompt %d, decode %d, on %s%s\n", name, seed, B, T, G,
            gpu >= 0 ? "the GPU, matrix weights " : "the CPU", gpu >= 0 ? weights : "");
     printf("  init     %8.3f s\n  prefill  %8.3f s  %10.1f tok/s\n", t_init, t_prefill, B * T / t_prefill);
-    if (check && B == 1) {
+    if (check) { /* sequence 0's steps against its rows of the batched prefill */
         double e = check_step(m, toks, T, logits, V, &err);
         if (e < 0) {
             rc = cli_fail(&err);
             goto done;
         }
-        printf("  check    step vs prefill logits: max |diff| / max |logit| = %.3g %s\n", e, e < 1e-4 ? "(ok)" : "(MISMATCH)");
+        printf("  check    step vs prefill logits%s: max |diff| / max |logit| = %.3g %s\n",
+               B > 1 ? " (sequence 0 of the batch)" : "", e, e < 1e-4 ? "(ok)" : "(MISMATCH)");
         if (e >= 1e-4) rc = 1;
     }
     printf("  greedy  ");

@@ -37,6 +37,7 @@ static void print_notice(void *user, const char *message) {
 
 int main(int argc, char **argv) {
     br_set_notice_handler(print_notice, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each result line leaves at once, also into a pipe or a file */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
