@@ -118,7 +118,14 @@ typedef enum br_logits_mode {
 /* Feeds T new tokens to each of `batch` sequences at once (tokens
  * [batch, T]; sequence b lives in slots[b]), continuing from whatever each
  * slot already holds.  Inputs are checked before any state changes: a bad
- * token id, slot or context overflow leaves every slot untouched. */
+ * token id, slot or context overflow leaves every slot untouched.  A call
+ * that fails after the checks (memory running out inside a layer, a device
+ * error, logits that hold NaN or an infinity: BR_ERR_NUMERIC) may have
+ * advanced part of its sequences' states, so it marks the slots of its batch
+ * broken: calls on them are refused until br_state_reset; other slots are
+ * untouched.  Logits never leave the library non-finite; with
+ * BRAID_CHECK_FINITE=1 every unit's output is checked and the error names
+ * the first layer that produced a non-finite value. */
 br_status br_model_prefill(const br_model *model, br_state *state, int batch, const int *slots,
                            const int32_t *tokens, int T, br_logits_mode logits_mode, float *logits,
                            br_error *err);

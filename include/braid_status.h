@@ -31,6 +31,7 @@ typedef enum br_status {
     BR_ERR_RANGE = 8,        /* an index (token id, slot, position) too large */
     BR_ERR_BACKEND = 9,      /* CUDA / cuBLAS / cuDNN / BLAS failure           */
     BR_ERR_TOKENIZER = 10,   /* tokenizer.json content braid cannot honour     */
+    BR_ERR_NUMERIC = 11,     /* a result holds NaN or an infinity              */
     BR_STATUS_COUNT
 } br_status;
 

@@ -247,6 +247,41 @@ static void test_missing_tensor(void **state) {
     br_test_rmtree(dir);
 }
 
+/* A weight that is not finite is refused at load, naming the tensor and the element. */
+static void test_nonfinite_weight(void **state) {
+    (void)state;
+    for (int inf = 0; inf < 2; inf++) {
+        char *dir = copy_fixture("mamba");
+        char src[4200];
+        snprintf(src, sizeof src, "%s/mamba/model.safetensors", fixtures_root());
+        br_st_archive *a = NULL;
+        br_error err = {0};
+        assert_int_equal(br_st_open_file(src, &a, &err), BR_OK);
+        size_t n = br_st_count(a);
+        br_test_st_entry *e = calloc(n, sizeof *e);
+        float *poisoned = NULL;
+        for (size_t i = 0; i < n; i++) {
+            const br_st_tensor *t = br_st_at(a, i);
+            e[i] = (br_test_st_entry){t->name, br_st_dtype_name(t->dtype), t->ndim, {0}, t->data, t->nbytes};
+            memcpy(e[i].shape, t->shape, sizeof e[i].shape);
+            if (strcmp(t->name, "backbone.layers.1.mixer.D") == 0) {
+                assert_string_equal(br_st_dtype_name(t->dtype), "F32");
+                poisoned = malloc(t->nbytes);
+                memcpy(poisoned, t->data, t->nbytes);
+                poisoned[3] = inf ? -INFINITY : NAN;
+                e[i].data = poisoned;
+            }
+        }
+        assert_non_null(poisoned);
+        assert_int_equal(br_test_st_write(br_test_join(dir, "model.safetensors"), e, n, NULL, 8), 0);
+        free(e), free(poisoned);
+        br_st_close(a);
+        expect_load_fails(dir, BR_ERR_CHECKPOINT, "'backbone.layers.1.mixer.D'", inf ? "an infinity at element 3"
+                                                                                      : "NaN at element 3");
+        br_test_rmtree(dir);
+    }
+}
+
 /* The derived spec, edited: drop a layer (its weights go unused, the rest bind
  * by origin), or swap a block type (new tensors need init_missing). */
 static void test_edited_spec(void **state) {
@@ -299,6 +334,7 @@ int main(void) {
         cmocka_unit_test(test_fixtures_match_reference),
         cmocka_unit_test(test_bad_folders),
         cmocka_unit_test(test_missing_tensor),
+        cmocka_unit_test(test_nonfinite_weight),
         cmocka_unit_test(test_edited_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

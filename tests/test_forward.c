@@ -3,7 +3,10 @@
  * family shape (tests/data/specs/): decoding token by token gives the
  * logits of one prefill pass; a chat turn (prefill, steps, more prefill)
  * gives them too; a batch of sequences gives each sequence's own logits;
- * bad calls leave every slot untouched.  f32, relative error < 1e-5.
+ * bad calls leave every slot untouched; a call that fails part-way (memory
+ * running out inside a layer, logits that are not finite) marks its slots
+ * broken until they are reset, and leaves the other slots as they were.
+ * f32, relative error < 1e-5.
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +14,8 @@
 #include <string.h>
 
 #include "braid.h"
+#include "graph/arena.h"
+#include "graph/model.h"
 #include "test_util.h"
 
 #define TOL 1e-5
@@ -193,12 +198,87 @@ static void test_bad_calls_leave_state_untouched(void **state) {
     br_model_free(m);
 }
 
+/* Memory running out inside the pass of slot 0: the call fails, slot 0 is refused until reset, slot 1 is
+ * untouched, and after a reset slot 0 gives a fresh sequence's logits exactly. */
+static void test_failure_mid_pass_breaks_the_slot(void **state) {
+    (void)state;
+    uint64_t rng = br_test_seed("failure_mid_pass");
+    int V;
+    br_model *m = load("bamba", rng, &V);
+    const int T = 9;
+    int32_t *t = tokens(T, V, &rng);
+    float *want = malloc((size_t)V * 4), *got = malloc((size_t)V * 4), *other = malloc((size_t)V * 4);
+    br_state *s = NULL, *fresh = NULL;
+    br_error err = {0};
+    int slot0 = 0, slot1 = 1;
+    assert_int_equal(br_state_create(m, 2, 64, &s, &err), BR_OK);
+    assert_int_equal(br_state_create(m, 1, 64, &fresh, &err), BR_OK);
+    prefill(m, fresh, 1, &slot0, t, T, BR_LOGITS_LAST, want);
+    float *want2 = malloc((size_t)V * 4); /* a sequence fed in two calls, as slot 1 is */
+    assert_int_equal(br_state_reset(fresh, 0, &err), BR_OK);
+    prefill(m, fresh, 1, &slot0, t, 4, BR_LOGITS_LAST, want2);
+    prefill(m, fresh, 1, &slot0, t + 4, T - 4, BR_LOGITS_LAST, want2);
+    prefill(m, s, 1, &slot1, t, 4, BR_LOGITS_LAST, other);
+    prefill(m, s, 1, &slot0, t, 4, BR_LOGITS_LAST, got);
+    br_arena_inject_failure(12); /* a dozen scratch allocations into the pass: some layers have run */
+    assert_int_equal(br_model_prefill(m, s, 1, &slot0, t + 4, T - 4, BR_LOGITS_LAST, got, &err), BR_ERR_NOMEM);
+    assert_int_equal(br_model_step(m, s, 1, &slot0, t, got, &err), BR_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "br_state_reset"));
+    int both[2] = {1, 0};
+    assert_int_equal(br_model_step(m, s, 2, both, t, got, &err), BR_ERR_INVALID_ARG); /* in a batch too */
+    assert_int_equal(br_state_position(s, 1), 4);
+    prefill(m, s, 1, &slot1, t + 4, T - 4, BR_LOGITS_LAST, other); /* slot 1 goes on as if nothing happened */
+    assert_memory_equal(other, want2, (size_t)V * 4);
+    assert_int_equal(br_state_reset(s, 0, &err), BR_OK);
+    prefill(m, s, 1, &slot0, t, T, BR_LOGITS_LAST, got);
+    assert_memory_equal(got, want, (size_t)V * 4);
+    free(t), free(want), free(want2), free(got), free(other);
+    br_state_free(s);
+    br_state_free(fresh);
+    br_model_free(m);
+}
+
+/* A weight that is not finite: the logits are refused (BR_ERR_NUMERIC) and the slot broken;
+ * BRAID_CHECK_FINITE=1 names the first unit that produced one. */
+static void test_nonfinite_logits_refused(void **state) {
+    (void)state;
+    uint64_t rng = br_test_seed("nonfinite_logits");
+    int V;
+    br_model *m = load("llama", rng, &V);
+    br_param *embed = NULL;
+    for (size_t i = 0; i < m->plan.weights.n && !embed; i++)
+        if (!strcmp(m->plan.weights.items[i].name, "embed.weight")) embed = &m->plan.weights.items[i];
+    assert_non_null(embed);
+    const int D = (int)embed->shape[1];
+    embed->data[(long)5 * D + 3] = NAN; /* token 5 */
+    int32_t t[4] = {5, 2, 1, 7}; /* the bad row first: a causal mask multiplies later rows' NaN by 0, still NaN */
+    float *lg = malloc((size_t)4 * V * 4);
+    br_state *s = NULL;
+    br_error err = {0};
+    int slot = 0;
+    assert_int_equal(br_state_create(m, 1, 16, &s, &err), BR_OK);
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, t, 4, BR_LOGITS_ALL, lg, &err), BR_ERR_NUMERIC);
+    assert_non_null(strstr(err.message, "token 0 of this call"));
+    assert_int_equal(br_model_step(m, s, 1, &slot, t, lg, &err), BR_ERR_INVALID_ARG);
+    assert_int_equal(br_state_reset(s, 0, &err), BR_OK);
+    setenv("BRAID_CHECK_FINITE", "1", 1);
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, t, 4, BR_LOGITS_ALL, lg, &err), BR_ERR_NUMERIC);
+    unsetenv("BRAID_CHECK_FINITE");
+    assert_non_null(strstr(err.message, "layer 0 unit 0"));
+    assert_non_null(strstr(err.message, "at token 0"));
+    free(lg);
+    br_state_free(s);
+    br_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_step_matches_prefill),
         cmocka_unit_test(test_chat_turns),
         cmocka_unit_test(test_batch_matches_single),
         cmocka_unit_test(test_bad_calls_leave_state_untouched),
+        cmocka_unit_test(test_failure_mid_pass_breaks_the_slot),
+        cmocka_unit_test(test_nonfinite_logits_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

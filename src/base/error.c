@@ -21,6 +21,7 @@ static const char *const status_names[BR_STATUS_COUNT] = {
     [BR_ERR_RANGE] = "out of range",
     [BR_ERR_BACKEND] = "backend error",
     [BR_ERR_TOKENIZER] = "tokenizer error",
+    [BR_ERR_NUMERIC] = "non-finite result",
 };
 
 const char *br_status_str(br_status status) {

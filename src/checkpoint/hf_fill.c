@@ -3,6 +3,7 @@
  * mappers shared by families (linear maps, Mamba-2 mixers, attention,
  * gated MLPs).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,18 @@ static const br_st_tensor *lookup(br_hf_ctx *ctx, const br_param *p, const char 
     return t;
 }
 
+/* Reads tensor t as f32 into dst [numel] and refuses values that are not finite, naming the tensor. */
+static br_status read_finite(const br_st_tensor *t, const char *name, float *dst, br_error *err) {
+    BR_TRY(br_st_read_f32(t, dst, err));
+    const int64_t n = (int64_t)br_st_numel(t);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(dst[i]))
+            return BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s' (in %s) holds %s at element %lld; braid "
+                           "refuses weights that are not finite", name, t->file, isnan(dst[i]) ? "NaN" : "an infinity",
+                           (long long)i);
+    return BR_OK;
+}
+
 br_status br_hf_put(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *name, int ndim, const int64_t *shape,
                     br_error *err) {
     const br_st_tensor *t = lookup(ctx, p, name, ndim, shape, err);
@@ -87,7 +100,7 @@ br_status br_hf_put(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *nam
         return BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s' (%lld elements) does not fit braid tensor '%s' "
                        "(%lld elements) at offset %lld", name, (long long)n, p->name, (long long)p->numel,
                        (long long)offset);
-    return br_st_read_f32(t, p->data + offset, err);
+    return read_finite(t, name, p->data + offset, err);
 }
 
 br_status br_hf_put_rows(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *name, int ndim,
@@ -101,7 +114,7 @@ br_status br_hf_put_rows(br_hf_ctx *ctx, br_param *p, int64_t offset, const char
                        p->name);
     float *tmp = br_malloc((size_t)total * sizeof(float), err);
     if (!tmp) return BR_ERR_NOMEM;
-    br_status st = br_st_read_f32(t, tmp, err);
+    br_status st = read_finite(t, name, tmp, err);
     for (int64_t r = 0; r < n_rows && st == BR_OK; r++)
         memcpy(p->data + offset + r * row_len, tmp + (src_row0 + r * step) * row_len, (size_t)row_len * sizeof(float));
     free(tmp);

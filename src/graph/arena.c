@@ -11,7 +11,13 @@
 #define CHUNK_MIN ((size_t)32 << 20)
 #define ALIGN 64
 
+static long fail_countdown = -1; /* br_arena_inject_failure: allocations left before one fails */
+
+void br_arena_inject_failure(long after) { fail_countdown = after; }
+
 float *br_arena_floats(br_arena *a, size_t n, br_error *err) {
+    if (fail_countdown >= 0 && fail_countdown-- == 0)
+        return BR_FAIL(err, BR_ERR_NOMEM, "scratch allocation of %zu floats failed (injected by a test)", n), NULL;
     size_t bytes = (n * sizeof(float) + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     if (bytes == 0) bytes = ALIGN;
     while (a->current < a->n_chunks) {

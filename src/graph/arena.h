@@ -41,4 +41,8 @@ br_arena_mark br_arena_mark_get(const br_arena *a);
 void br_arena_release(br_arena *a, br_arena_mark mark);
 void br_arena_free(br_arena *a);
 
+/* For tests: the allocation after the next `after` ones fails (once), as
+ * memory running out part-way through a forward pass would. */
+void br_arena_inject_failure(long after);
+
 #endif /* BR_GRAPH_ARENA_H */

@@ -49,6 +49,19 @@ static void apply_norm(const br_device *dev, const br_norm_def *n, const float *
     }
 }
 
+/* Logits [rows, V] that hold NaN or an infinity are an error naming the sequence and position. */
+static br_status check_finite(const float *logits, int rows, int V, int per_seq, const int *slots, br_error *err) {
+    for (long i = 0; i < (long)rows * V; i++)
+        if (!isfinite(logits[i])) {
+            const long r = i / V;
+            return BR_FAIL(err, BR_ERR_NUMERIC, "the logits of the sequence in slot %d (token %ld of this call) hold %s "
+                           "at id %ld: a weight or an activation is not finite; set BRAID_CHECK_FINITE=1 to find the "
+                           "first layer that produces one", slots[r / per_seq], r % per_seq,
+                           isnan(logits[i]) ? "NaN" : "an infinity", i % V);
+        }
+    return BR_OK;
+}
+
 static br_status check_call(const struct br_model *m, const struct br_state *s, int batch, const int *slots,
                             const int32_t *tokens, int T, br_error *err) {
     if (!m || !s || !slots || !tokens || batch < 1 || T < 1)
@@ -62,6 +75,10 @@ static br_status check_call(const struct br_model *m, const struct br_state *s, 
                       (long long)m->spec->context);
         if (slots[b] < 0 || slots[b] >= s->n_slots)
             return BR_FAIL(err, BR_ERR_RANGE, "slot %d of batch row %d is out of range [0, %d)", slots[b], b, s->n_slots);
+        if (s->broken[slots[b]])
+            return BR_FAIL(err, BR_ERR_INVALID_ARG, "slot %d: the last call on its sequence failed part-way, so the slot "
+                           "no longer holds a sequence's state; reset it (br_state_reset) and feed the sequence again",
+                           slots[b]);
         for (int c = 0; c < b; c++)
             if (slots[c] == slots[b]) return BR_FAIL(err, BR_ERR_INVALID_ARG, "slot %d appears twice in one batch", slots[b]);
         if (s->pos[slots[b]] + T > s->max_context)
@@ -135,6 +152,21 @@ static br_status run_unit(const br_plan *plan, const br_plan_unit *pu, br_exec *
     return BR_OK;
 }
 
+/* BRAID_CHECK_FINITE: what unit pu left in y [n_tok, D] is read back and must be finite, else an error
+ * naming the layer, the unit, its blocks, the token and the dimension. */
+static br_status check_unit_output(br_exec *ex, const br_plan_unit *pu, const float *y, int D, br_error *err) {
+    const long n = (long)ex->n_tok * D;
+    float *h = br_exec_host_scratch(ex, (size_t)n, err);
+    if (!h) return BR_ERR_NOMEM;
+    BR_TRY(br_dev_download(ex->dev, h, y, (size_t)n * sizeof(float), err));
+    for (long i = 0; i < n; i++)
+        if (!isfinite(h[i]))
+            return BR_FAIL(err, BR_ERR_NUMERIC, "layer %d unit %d (first block '%s') produced %s at token %ld, "
+                           "dimension %ld (BRAID_CHECK_FINITE)", pu->layer, pu->index, pu->blocks[0]->def->name,
+                           isnan(h[i]) ? "NaN" : "an infinity", i / D, i % D);
+    return BR_OK;
+}
+
 /* Final norm and head over the rows that need logits: *lg [rows, V] on the device. */
 static br_status logits_compute(const struct br_model *m, br_exec *ex, const float *x, br_logits_mode lm, float **lg,
                                 br_error *err) {
@@ -173,9 +205,15 @@ static br_status run_body(const struct br_model *m, br_exec *ex, const int32_t *
      * consumed by the unit after it), so the arena rewinds to here. */
     float *prev = NULL, *pending = NULL;
     br_arena_mark live = br_arena_mark_get(&s->scratch);
+    const char *env = getenv("BRAID_CHECK_FINITE");
+    const int check = env && strcmp(env, "0") != 0;
     for (int k = 0; k < plan->n_units; k++) {
         const br_plan_unit *pu = &plan->units[k];
         BR_TRY(run_unit(plan, pu, ex, x, e, &prev, &pending, err));
+        if (check) {
+            const br_unit_combine c = pu->def->combine;
+            BR_TRY(check_unit_output(ex, pu, c == BR_COMBINE_PASS ? prev : c == BR_COMBINE_INJECT ? pending : x, D, err));
+        }
         if (pu->def->combine == BR_COMBINE_RESIDUAL) br_arena_release(&s->scratch, live);
     }
     *lg = NULL;
@@ -236,15 +274,18 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
     if (st == BR_OK && lg && logits) {
         const int rows = lm == BR_LOGITS_ALL ? n : batch;
         st = br_dev_download(dev, logits, lg, (size_t)rows * m->spec->vocab_size * sizeof(float), err);
+        if (st == BR_OK) st = check_finite(logits, rows, m->spec->vocab_size, lm == BR_LOGITS_ALL ? T : 1, slots, err);
     }
     if (st == BR_OK) st = br_dev_sync(dev, err);
     br_arena_release(&s->scratch, start);
     br_arena_release(&s->host_scratch, hstart);
-    /* A failure mid-pass may have advanced some recurrent states: the
-     * sequences of this batch are then invalid and their positions are not
-     * advanced; the caller must reset them. */
-    if (st == BR_OK)
-        for (int b = 0; b < batch; b++) s->pos[slots[b]] += T;
+    /* A failure mid-pass may have advanced some recurrent states while the
+     * positions did not move: the slots of this batch are marked broken and
+     * refused until they are reset. */
+    for (int b = 0; b < batch; b++) {
+        if (st == BR_OK) s->pos[slots[b]] += T;
+        else s->broken[slots[b]] = 1;
+    }
     return st;
 }
 

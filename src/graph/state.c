@@ -24,6 +24,7 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtyp
     s->host_scratch.dev = &br_cpu_device;
     br_status st = BR_OK;
     if (!(s->pos = br_calloc((size_t)n_slots, sizeof *s->pos, err)) ||
+        !(s->broken = br_calloc((size_t)n_slots, sizeof *s->broken, err)) ||
         !(s->conv = br_calloc((size_t)plan->n_state + 1, sizeof *s->conv, err)) ||
         !(s->ssm = br_calloc((size_t)plan->n_state + 1, sizeof *s->ssm, err)) ||
         !(s->k = br_calloc((size_t)plan->n_kv + 1, sizeof *s->k, err)) ||
@@ -70,6 +71,7 @@ void br_state_free(struct br_state *s) {
     free(s->v);
     free(s->kv_cap);
     free(s->pos);
+    free(s->broken);
     br_recorder_clear(&s->steps, s->dev);
     br_arena_free(&s->scratch);
     br_arena_free(&s->host_scratch);
@@ -88,6 +90,7 @@ br_status br_state_reset(struct br_state *s, int slot, br_error *err) {
             BR_TRY(br_dev_zero(s->dev, s->ssm[e] + (size_t)slot * n->ssm_elems, (size_t)n->ssm_elems * sizeof(float), err));
     }
     s->pos[slot] = 0; /* KV rows past pos are never read */
+    s->broken[slot] = 0;
     return BR_OK;
 }
 

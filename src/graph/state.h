@@ -29,6 +29,7 @@ struct br_state {
     int n_slots;
     int64_t max_context;
     int64_t *pos;          /* [n_slots] tokens consumed (host) */
+    unsigned char *broken; /* [n_slots] the last call on the slot failed part-way: refused until reset */
     float **conv, **ssm;   /* [plan->n_state] each [n_slots * elems] (device) */
     void **k, **v;         /* [plan->n_kv] each [n_slots * cap * half] of kv_dtype (device) */
     br_dtype kv_dtype;
