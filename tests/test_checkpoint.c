@@ -247,6 +247,27 @@ static void test_missing_tensor(void **state) {
     br_test_rmtree(dir);
 }
 
+/* Integers in config.json are range-checked before they are used: layer numbers, token ids. */
+static void test_config_integers_checked(void **state) {
+    (void)state;
+    char *dir = copy_fixture("bamba");
+    edit_config(dir, "attn_layer_indices", json_pack("[i, f]", 1, 1.5));
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "attn_layer_indices[1] must be a layer number", NULL);
+    edit_config(dir, "attn_layer_indices", json_pack("[i]", 99));
+    expect_load_fails(dir, BR_ERR_CHECKPOINT, "attn_layer_indices[0] must be a layer number", NULL);
+    edit_config(dir, "eos_token_id", json_integer(-3));
+    int32_t ids[8];
+    int n = 0;
+    br_error err = {0};
+    unlink(br_test_join(dir, "generation_config.json"));
+    assert_int_equal(br_checkpoint_eos(dir, ids, 8, &n, &err), BR_ERR_CHECKPOINT);
+    assert_non_null(strstr(err.message, "eos_token_id must be a token id"));
+    edit_config(dir, "eos_token_id", json_pack("[i, I]", 2, (json_int_t)1 << 40));
+    assert_int_equal(br_checkpoint_eos(dir, ids, 8, &n, &err), BR_ERR_CHECKPOINT);
+    assert_non_null(strstr(err.message, "eos_token_id[1]"));
+    br_test_rmtree(dir);
+}
+
 /* A weight that is not finite is refused at load, naming the tensor and the element. */
 static void test_nonfinite_weight(void **state) {
     (void)state;
@@ -335,6 +356,7 @@ int main(void) {
         cmocka_unit_test(test_bad_folders),
         cmocka_unit_test(test_missing_tensor),
         cmocka_unit_test(test_nonfinite_weight),
+        cmocka_unit_test(test_config_integers_checked),
         cmocka_unit_test(test_edited_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

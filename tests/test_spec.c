@@ -163,6 +163,27 @@ static void write_file(const char *path, const char *text) {
     fclose(f);
 }
 
+/* Parsers bound their work: aliases seven levels deep (10^7 nodes once expanded) are refused, and a
+ * duplicate among 100,000 keys is found (in linear time). */
+static void test_error_bounded_work(void **state) {
+    (void)state;
+    char laughs[4096] = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int l = 1; l <= 7; l++) {
+        char line[256];
+        snprintf(line, sizeof line, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", l, l,
+                 l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1);
+        strcat(laughs, line);
+    }
+    parse_fails(laughs, BR_ERR_PARSE, "more than 1000000 nodes", "aliases");
+    const int n = 100000;
+    char *keys = malloc((size_t)n * 16 + 64), *p = keys;
+    p += sprintf(p, "extra:\n");
+    for (int i = 0; i < n; i++) p += sprintf(p, "  k%d: 1\n", i);
+    sprintf(p, "  k5: 2\n");
+    parse_fails(keys, BR_ERR_PARSE, "duplicate key 'k5'", "first at line 7)");
+    free(keys);
+}
+
 static void test_extends(void **state) {
     (void)state;
     char dir[] = "/tmp/braid-spec-XXXXXX";
@@ -204,7 +225,7 @@ int main(void) {
         cmocka_unit_test(test_error_undefined_block),   cmocka_unit_test(test_error_heads_do_not_divide),
         cmocka_unit_test(test_error_shared_width),      cmocka_unit_test(test_error_negative_and_kinds),
         cmocka_unit_test(test_error_flow),              cmocka_unit_test(test_error_yaml_syntax),
-        cmocka_unit_test(test_extends),
+        cmocka_unit_test(test_extends),                 cmocka_unit_test(test_error_bounded_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

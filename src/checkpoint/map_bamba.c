@@ -51,6 +51,12 @@ static br_status write_spec(const br_hf_config *c, br_strbuf *sb, br_error *err)
     json_t *idx = br_hf_get(c, "attn_layer_indices");
     if (idx && !json_is_array(idx))
         return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: 'attn_layer_indices' must be a list of layer numbers", c->path);
+    for (size_t j = 0; idx && j < json_array_size(idx); j++) {
+        const json_t *e = json_array_get(idx, j);
+        if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) >= L)
+            return BR_FAIL(err, BR_ERR_CHECKPOINT, "%s: attn_layer_indices[%zu] must be a layer number in [0, %lld)",
+                           c->path, j, L);
+    }
     for (long long i = 0; i < L; i++) {
         int attn = 0;
         for (size_t j = 0; idx && j < json_array_size(idx); j++) attn |= json_integer_value(json_array_get(idx, j)) == i;

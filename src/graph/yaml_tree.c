@@ -4,6 +4,7 @@
 #include "graph/yaml_tree.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "base/file.h"
 
 #define MAX_DEPTH 64
+#define MAX_NODES 1000000 /* a spec is hundreds of nodes; aliases repeat what they name, so this bounds them */
 
 const char *br_ykind_name(br_ykind kind) {
     return kind == BR_Y_SCALAR ? "scalar" : kind == BR_Y_SEQ ? "sequence" : "mapping";
@@ -55,11 +57,42 @@ static br_ynode *new_node(br_ykind kind, const char *file, int line, int col, br
     return n;
 }
 
-static br_status convert(yaml_document_t *doc, yaml_node_t *yn, const char *file, int depth,
+/* The first key of map n[0..count) that repeats an earlier one, or -1; *first gets the earlier one's index.
+ * Linear time: an open-addressing table of the keys' hashes. */
+static long duplicate_key(br_ynode *const *keys, size_t count, size_t *first, br_error *err) {
+    size_t cap = 16;
+    while (cap < 2 * count) cap *= 2;
+    size_t *slot = br_calloc(cap, sizeof *slot, err); /* index + 1, 0 = empty */
+    if (!slot) return -2;
+    long dup = -1;
+    for (size_t i = 0; i < count && dup < 0; i++) {
+        uint64_t h = 14695981039346656037ull;
+        for (const char *c = keys[i]->scalar; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+        for (size_t k = (size_t)h & (cap - 1);; k = (k + 1) & (cap - 1)) {
+            if (!slot[k]) {
+                slot[k] = i + 1;
+                break;
+            }
+            if (strcmp(keys[slot[k] - 1]->scalar, keys[i]->scalar) == 0) {
+                *first = slot[k] - 1;
+                dup = (long)i;
+                break;
+            }
+        }
+    }
+    free(slot);
+    return dup;
+}
+
+static br_status convert(yaml_document_t *doc, yaml_node_t *yn, const char *file, int depth, long *budget,
                          br_ynode **out, br_error *err) {
     if (depth > MAX_DEPTH)
         return BR_FAIL(err, BR_ERR_PARSE, "%s:%d:%d: nesting deeper than %d (recursive alias?)", file,
                        (int)yn->start_mark.line + 1, (int)yn->start_mark.column + 1, MAX_DEPTH);
+    if (--*budget < 0)
+        return BR_FAIL(err, BR_ERR_PARSE, "%s:%d:%d: the document expands to more than %d nodes (aliases repeat the "
+                       "nodes they name); no spec is that large", file, (int)yn->start_mark.line + 1,
+                       (int)yn->start_mark.column + 1, MAX_NODES);
     int line = (int)yn->start_mark.line + 1, col = (int)yn->start_mark.column + 1;
     br_ynode *n = NULL;
     switch (yn->type) {
@@ -81,7 +114,7 @@ static br_status convert(yaml_document_t *doc, yaml_node_t *yn, const char *file
         if (!n->items) goto nomem;
         for (size_t i = 0; i < count; i++) {
             yaml_node_t *child = yaml_document_get_node(doc, yn->data.sequence.items.start[i]);
-            br_status st = convert(doc, child, file, depth + 1, &n->items[i], err);
+            br_status st = convert(doc, child, file, depth + 1, budget, &n->items[i], err);
             if (st != BR_OK) {
                 br_ynode_free(n);
                 return st;
@@ -106,22 +139,23 @@ static br_status convert(yaml_document_t *doc, yaml_node_t *yn, const char *file
                 return BR_FAIL(err, BR_ERR_PARSE, "%s:%d:%d: mapping keys must be plain scalars", file,
                                (int)k->start_mark.line + 1, (int)k->start_mark.column + 1);
             }
-            br_status st = convert(doc, k, file, depth + 1, &n->keys[i], err);
-            if (st == BR_OK) st = convert(doc, v, file, depth + 1, &n->items[i], err);
+            br_status st = convert(doc, k, file, depth + 1, budget, &n->keys[i], err);
+            if (st == BR_OK) st = convert(doc, v, file, depth + 1, budget, &n->items[i], err);
             if (st != BR_OK) {
                 n->n = i + 1;
                 br_ynode_free(n);
                 return st;
             }
             n->n = i + 1;
-            for (size_t j = 0; j < i; j++) {
-                if (strcmp(n->keys[j]->scalar, n->keys[i]->scalar) == 0) {
-                    br_status dup = br_yfail(err, BR_ERR_PARSE, n->keys[i], "duplicate key '%s' (first at line %d)",
-                                             n->keys[i]->scalar, n->keys[j]->line);
-                    br_ynode_free(n);
-                    return dup;
-                }
-            }
+        }
+        size_t first = 0;
+        const long dup = duplicate_key(n->keys, n->n, &first, err);
+        if (dup != -1) {
+            br_status st = dup == -2 ? BR_ERR_NOMEM
+                                     : br_yfail(err, BR_ERR_PARSE, n->keys[dup], "duplicate key '%s' (first at line %d)",
+                                                n->keys[dup]->scalar, n->keys[first]->line);
+            br_ynode_free(n);
+            return st;
         }
         break;
     }
@@ -152,7 +186,10 @@ br_status br_yaml_load_text(const char *text, size_t len, const char *name, br_y
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     br_status st;
     if (!root) st = BR_FAIL(err, BR_ERR_PARSE, "%s: the document is empty", name);
-    else st = convert(&doc, root, name, 0, out, err);
+    else {
+        long budget = MAX_NODES;
+        st = convert(&doc, root, name, 0, &budget, out, err);
+    }
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     return st;
