@@ -100,8 +100,13 @@ br_dtype br_model_kv_dtype(const br_model *model);
 typedef void (*br_notice_fn)(void *user, const char *message);
 void br_set_notice_handler(br_notice_fn fn, void *user);
 
-/* State for n_slots sequences of up to max_context tokens (KV caches of
- * sliding-window layers hold only their window).  Owned by the caller. */
+/* State for n_slots sequences of up to max_context tokens.  KV caches of
+ * sliding-window layers hold only their window; the others start at a
+ * couple of thousand tokens and double as sequences grow, so a long
+ * max_context costs nothing until the tokens come.  Memory is checked
+ * before it is taken: a pool (or a growth, at the call that needs it) that
+ * does not fit in what the device has available is refused with the sizes,
+ * and nothing changes.  Owned by the caller. */
 br_status br_state_create(const br_model *model, int n_slots, int64_t max_context, br_state **out, br_error *err);
 void br_state_free(br_state *state);
 /* Empties one slot so a new sequence can start in it. */

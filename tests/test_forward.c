@@ -16,6 +16,7 @@
 #include "braid.h"
 #include "graph/arena.h"
 #include "graph/model.h"
+#include "graph/state.h"
 #include "test_util.h"
 
 #define TOL 1e-5
@@ -271,6 +272,45 @@ static void test_nonfinite_logits_refused(void **state) {
     br_model_free(m);
 }
 
+/* KV caches grow with the sequence: a cache that doubles while a sequence is in it gives the logits of
+ * one that was large from the start, bit for bit; a pool that cannot fit is refused before anything is taken. */
+static void test_kv_cache_grows(void **state) {
+    (void)state;
+    uint64_t rng = br_test_seed("kv_grows");
+    int V;
+    br_model *m = load("llama", rng, &V);
+    const int T = 3000;
+    int32_t *t = tokens(T, V, &rng);
+    float *a = malloc((size_t)V * 4), *b = malloc((size_t)V * 4);
+    br_state *grown = NULL, *big = NULL;
+    br_error err = {0};
+    int slot = 0;
+    assert_int_equal(br_state_create(m, 2, 100000, &grown, &err), BR_OK);
+    assert_int_equal(br_state_create(m, 2, 100000, &big, &err), BR_OK);
+    const int64_t first = br_state_kv_bytes(grown);
+    assert_int_equal(br_state_reserve(big, 4096, &err), BR_OK);
+    assert_true(br_state_kv_bytes(big) > first); /* 2048 -> 4096 tokens (a sliding-window layer keeps its ring) */
+    prefill(m, grown, 1, &slot, t, 1000, BR_LOGITS_LAST, a);
+    prefill(m, big, 1, &slot, t, 1000, BR_LOGITS_LAST, b);
+    assert_memory_equal(a, b, (size_t)V * 4);
+    prefill(m, grown, 1, &slot, t + 1000, T - 1000, BR_LOGITS_LAST, a); /* grows to 4096, rows moved */
+    prefill(m, big, 1, &slot, t + 1000, T - 1000, BR_LOGITS_LAST, b);
+    assert_int_equal(br_state_kv_bytes(grown), br_state_kv_bytes(big));
+    assert_memory_equal(a, b, (size_t)V * 4);
+    int32_t next = 3;
+    assert_int_equal(br_model_step(m, grown, 1, &slot, &next, a, &err), BR_OK);
+    assert_int_equal(br_model_step(m, big, 1, &slot, &next, b, &err), BR_OK);
+    assert_memory_equal(a, b, (size_t)V * 4);
+    br_state *huge = NULL;
+    assert_int_equal(br_state_create(m, 1 << 30, 100000, &huge, &err), BR_ERR_NOMEM);
+    assert_non_null(strstr(err.message, "nothing was allocated"));
+    assert_null(huge);
+    free(t), free(a), free(b);
+    br_state_free(grown);
+    br_state_free(big);
+    br_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_step_matches_prefill),
@@ -279,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_bad_calls_leave_state_untouched),
         cmocka_unit_test(test_failure_mid_pass_breaks_the_slot),
         cmocka_unit_test(test_nonfinite_logits_refused),
+        cmocka_unit_test(test_kv_cache_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,6 +135,8 @@ br_status br_model_load(const char *dir, const br_load_options *opts, br_model *
         if (!ctx.used) st = BR_ERR_NOMEM;
     }
     if (st == BR_OK && fam->prepare) st = fam->prepare(&ctx, err);
+    /* the CPU backend holds every weight in f32: refuse before widening tensor after tensor */
+    if (st == BR_OK) st = br_weights_check_fits(&m->plan.weights, &br_cpu_device, BR_F32, m->spec->name, err);
     if (st == BR_OK) st = fill_all(m, &ctx, fam, &o, rep, err);
     if (st == BR_OK) st = br_model_finish(m, err);
     if (st != BR_OK) br_error_prefix(err, "loading %s", dir);

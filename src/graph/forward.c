@@ -254,6 +254,9 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
                          br_error *err) {
     BR_TRY(check_call(m, s, batch, slots, tokens, T, err));
     if (mode == BR_RUN_STEP && T != 1) return BR_FAIL(err, BR_ERR_INVALID_ARG, "step runs one token per sequence");
+    int64_t reach = 0; /* the KV caches hold every position the call writes, or grow first (nothing changes if not) */
+    for (int b = 0; b < batch; b++) reach = s->pos[slots[b]] + T > reach ? s->pos[slots[b]] + T : reach;
+    BR_TRY(br_state_reserve(s, reach, err));
     const br_device *dev = m->dev;
     const int n = batch * T;
     int64_t pos0[batch];

@@ -59,8 +59,13 @@ br_status br_model_use_gpu(br_model *m, int ordinal, br_dtype weights, br_error 
         br_cuda_device_close(dev);
         return BR_FAIL(err, BR_ERR_INVALID_ARG, "GPU matrix weights are f32 or bf16, not %s", br_dtype_name(weights));
     }
+    br_status st = br_weights_check_fits(&m->plan.weights, dev, weights, m->spec->name, err);
+    if (st != BR_OK) {
+        br_cuda_device_close(dev);
+        return st;
+    }
     br_plan_unbind(&m->plan);
-    br_status st = br_weights_upload(&m->plan.weights, dev, weights, err);
+    st = br_weights_upload(&m->plan.weights, dev, weights, err);
     if (st == BR_OK) {
         m->dev = m->owned_dev = dev;
         m->kv_dtype = weights;
@@ -97,7 +102,8 @@ br_status br_model_create_random(br_spec *spec, uint64_t seed, br_model **out, b
     }
     struct br_model *m = NULL;
     BR_TRY(br_model_begin(spec, &m, err));
-    br_status st = br_weights_randomize(&m->plan.weights, seed, err);
+    br_status st = br_weights_check_fits(&m->plan.weights, &br_cpu_device, BR_F32, m->spec->name, err);
+    if (st == BR_OK) st = br_weights_randomize(&m->plan.weights, seed, err);
     if (st == BR_OK) st = br_model_finish(m, err);
     if (st != BR_OK) {
         br_model_free(m);

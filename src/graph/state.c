@@ -1,12 +1,42 @@
 /*
- * state.c - allocation and reset of the per-slot state pool.
+ * state.c - allocation, growth and reset of the per-slot state pool.
+ *
+ * Memory is planned before it is taken: a pool is refused when its
+ * recurrent states and first KV caches do not fit in what the device has
+ * available.  KV caches without a sliding window start at KV_FIRST tokens
+ * (or the context, if smaller) and double as sequences grow, up to the
+ * pool's context, so asking for a long context costs nothing until the
+ * tokens come; a growth that does not fit is refused before any state
+ * changes.
  */
 #include "graph/state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+
+#define KV_FIRST 2048 /* tokens a growing KV cache holds at first */
+
+static void human(double b, char *buf, size_t cap) {
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) b /= 1024, u++;
+    snprintf(buf, cap, "%.2f %s", b, unit[u]);
+}
+
+/* Bytes of K (or V) of KV entry k at `cap` tokens for every slot. */
+static size_t kv_half_bytes(const struct br_state *s, int k, int64_t cap) {
+    return (size_t)s->n_slots * (size_t)cap * (size_t)(s->plan->kv_need[k].kv_elems_per_token / 2) *
+           br_dtype_size(s->kv_dtype);
+}
+
+/* Tokens KV entry k holds for a pool of `max_context`: a window's ring, or the first size of a growing cache. */
+static int64_t kv_first_cap(const br_state_need *n, int64_t max_context) {
+    if (n->kv_window && n->kv_window < max_context) return n->kv_window;
+    return max_context < KV_FIRST ? max_context : KV_FIRST;
+}
 
 br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtype kv_dtype, int n_slots,
                               int64_t max_context, struct br_state **out, br_error *err) {
@@ -23,6 +53,22 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtyp
     s->scratch.dev = dev;
     s->host_scratch.dev = &br_cpu_device;
     br_status st = BR_OK;
+    double need = 0;
+    for (int e = 0; e < plan->n_state; e++)
+        need += (double)n_slots * (double)(plan->state_need[e].conv_elems + plan->state_need[e].ssm_elems) * 4.0;
+    for (int k = 0; k < plan->n_kv; k++)
+        need += 2.0 * (double)n_slots * (double)kv_first_cap(&plan->kv_need[k], max_context) *
+                (double)(plan->kv_need[k].kv_elems_per_token / 2) * (double)br_dtype_size(kv_dtype);
+    const size_t have = br_dev_available(dev);
+    if (have && need > (double)have) {
+        char n[32], h[32];
+        human(need, n, sizeof n);
+        human((double)have, h, sizeof h);
+        free(s);
+        return BR_FAIL(err, BR_ERR_NOMEM, "a state of %d slots needs %s (recurrent states and first KV caches) and %s is "
+                       "available on the %s; nothing was allocated", n_slots, n, h,
+                       dev->backend == BR_BACKEND_CPU ? "CPU" : "GPU");
+    }
     if (!(s->pos = br_calloc((size_t)n_slots, sizeof *s->pos, err)) ||
         !(s->broken = br_calloc((size_t)n_slots, sizeof *s->broken, err)) ||
         !(s->conv = br_calloc((size_t)plan->n_state + 1, sizeof *s->conv, err)) ||
@@ -41,8 +87,8 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtyp
     }
     for (int k = 0; k < plan->n_kv && st == BR_OK; k++) {
         const br_state_need *n = &plan->kv_need[k];
-        int64_t cap = n->kv_window && n->kv_window < max_context ? n->kv_window : max_context;
-        size_t bytes = (size_t)n_slots * (size_t)cap * (size_t)(n->kv_elems_per_token / 2) * br_dtype_size(kv_dtype);
+        const int64_t cap = kv_first_cap(n, max_context);
+        const size_t bytes = kv_half_bytes(s, k, cap);
         s->kv_cap[k] = cap;
         if (!(s->k[k] = br_dev_alloc(dev, bytes, err)) || !(s->v[k] = br_dev_alloc(dev, bytes, err))) st = BR_ERR_NOMEM;
     }
@@ -53,6 +99,63 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtyp
     }
     *out = s;
     return BR_OK;
+}
+
+br_status br_state_reserve(struct br_state *s, int64_t tokens, br_error *err) {
+    const br_plan *plan = s->plan;
+    double need = 0;
+    int grow = 0;
+    int64_t want[plan->n_kv + 1];
+    for (int k = 0; k < plan->n_kv; k++) {
+        const br_state_need *n = &plan->kv_need[k];
+        want[k] = s->kv_cap[k];
+        if ((n->kv_window && n->kv_window <= s->kv_cap[k]) || tokens <= s->kv_cap[k]) continue; /* a ring, or enough */
+        int64_t cap = 2 * s->kv_cap[k] > tokens ? 2 * s->kv_cap[k] : tokens;
+        if (cap > s->max_context) cap = s->max_context;
+        want[k] = cap;
+        need += 2.0 * (double)kv_half_bytes(s, k, cap);
+        grow = 1;
+    }
+    if (!grow) return BR_OK;
+    const size_t have = br_dev_available(s->dev);
+    if (have && need > (double)have) {
+        char n[32], h[32];
+        human(need, n, sizeof n);
+        human((double)have, h, sizeof h);
+        return BR_FAIL(err, BR_ERR_NOMEM, "the KV caches must grow to %lld tokens for a sequence of %lld tokens, which "
+                       "takes %s more on the %s and %s is available; nothing changed", (long long)tokens,
+                       (long long)tokens, n, s->dev->backend == BR_BACKEND_CPU ? "CPU" : "GPU", h);
+    }
+    /* all new buffers first: a failure leaves every cache as it was */
+    void **nk = calloc((size_t)plan->n_kv + 1, sizeof *nk), **nv = calloc((size_t)plan->n_kv + 1, sizeof *nv);
+    br_status st = nk && nv ? BR_OK : BR_FAIL(err, BR_ERR_NOMEM, "out of host memory growing the KV caches");
+    for (int k = 0; k < plan->n_kv && st == BR_OK; k++) {
+        if (want[k] == s->kv_cap[k]) continue;
+        const size_t bytes = kv_half_bytes(s, k, want[k]);
+        if (!(nk[k] = br_dev_alloc(s->dev, bytes, err)) || !(nv[k] = br_dev_alloc(s->dev, bytes, err))) st = BR_ERR_NOMEM;
+        const size_t slot_old = kv_half_bytes(s, k, s->kv_cap[k]) / (size_t)s->n_slots;
+        const size_t slot_new = bytes / (size_t)s->n_slots;
+        for (int slot = 0; slot < s->n_slots && st == BR_OK; slot++) { /* a slot's rows keep their positions */
+            st = br_dev_copy(s->dev, (char *)nk[k] + slot * slot_new, (char *)s->k[k] + slot * slot_old, slot_old, err);
+            if (st == BR_OK)
+                st = br_dev_copy(s->dev, (char *)nv[k] + slot * slot_new, (char *)s->v[k] + slot * slot_old, slot_old, err);
+        }
+    }
+    for (int k = 0; nk && nv && k < plan->n_kv; k++) {
+        if (!nk[k] && !nv[k]) continue;
+        if (st == BR_OK) {
+            br_dev_free(s->dev, s->k[k]);
+            br_dev_free(s->dev, s->v[k]);
+            s->k[k] = nk[k], s->v[k] = nv[k], s->kv_cap[k] = want[k];
+        } else {
+            br_dev_free(s->dev, nk[k]);
+            br_dev_free(s->dev, nv[k]);
+        }
+    }
+    free(nk);
+    free(nv);
+    if (st == BR_OK) br_recorder_reset(&s->steps, s->dev); /* recordings name the old buffers */
+    return st;
 }
 
 void br_state_free(struct br_state *s) {

@@ -7,7 +7,8 @@
  *     ssm[e]   [n_slots, ssm_elems]     the SSM state h
  * and for every attention invocation (plan KV entry k)
  *     k[k], v[k]  [n_slots, capacity, kv_elems_per_token / 2]  of kv_dtype
- * with capacity = min(max_context, sliding window).  States are f32; KV
+ * with capacity the window's ring, or for a cache of every position a size
+ * that doubles as sequences grow, up to max_context (br_state_reserve).  States are f32; KV
  * caches f32, or bf16 on a GPU with bf16 weights; all on the model's device.  pos[slot] (host) counts the tokens a sequence has
  * consumed.  The pool also owns the scratch arenas of forward passes that
  * use it (one on the device, one on the host for routing decisions), so
@@ -41,6 +42,11 @@ struct br_state {
 
 br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtype kv_dtype, int n_slots,
                               int64_t max_context, struct br_state **out, br_error *err);
+
+/* Grows the KV caches that hold every position (no sliding window) to at
+ * least `tokens` (doubling, at most max_context), moving each slot's rows;
+ * refused before anything changes when it does not fit. */
+br_status br_state_reserve(struct br_state *s, int64_t tokens, br_error *err);
 
 /* Bytes this pool holds for recurrent states and for KV caches (not scratch). */
 int64_t br_state_recurrent_bytes(const struct br_state *s);

@@ -43,6 +43,11 @@ br_status br_weights_add(br_weights *w, const char *name, int ndim, const int64_
  * stored as `matmul_dtype` there (f32 or bf16), the rest stay f32. */
 br_status br_weights_upload(br_weights *w, const br_device *dev, br_dtype matmul_dtype, br_error *err);
 br_param *br_weights_find(const br_weights *w, const char *name);
+/* Refuses, before anything is allocated, weights that do not fit in what
+ * `dev` has available, stored with matmul tensors as matmul_dtype and the
+ * rest as f32; `what` names the model in the message. */
+br_status br_weights_check_fits(const br_weights *w, const br_device *dev, br_dtype matmul_dtype, const char *what,
+                                br_error *err);
 void br_weights_clear(br_weights *w);
 
 /* Allocates every unfilled tensor and fills it from its init rule with a

@@ -72,6 +72,10 @@ typedef struct br_dev_ceilings {
 br_status br_dev_measure(const br_device *dev, br_dev_ceilings *out, br_error *err);
 /* Device memory in use and in all (bytes; the CPU reports 0 and 0). */
 void br_dev_memory(const br_device *dev, size_t *used, size_t *total);
+/* Bytes that can still be allocated on the device (the CPU: MemAvailable); 0 when unknown. */
+size_t br_dev_available(const br_device *dev);
+/* Copies bytes within the device (ordered with its kernels). */
+br_status br_dev_copy(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err);
 
 /* Recording (CUDA graphs): between record_begin and record_end the device
  * queues nothing and runs nothing; it records the kernels, which replay then

@@ -45,3 +45,8 @@ void br_recorder_clear(br_recorder *r, const br_device *dev) {
     r->graph = NULL;
     r->graph_result = NULL;
 }
+
+void br_recorder_reset(br_recorder *r, const br_device *dev) {
+    br_recorder_clear(r, dev);
+    r->warm = 0;
+}

@@ -39,5 +39,8 @@ br_status br_recorder_run(br_recorder *r, const br_device *dev, const br_rec_key
                           void **result, br_error *err);
 /* Frees the recording (the recorder may be reused). */
 void br_recorder_clear(br_recorder *r, const br_device *dev);
+/* Forgets everything: what it recorded and what it saw run (the buffers a
+ * recording names have moved, e.g. a KV cache that grew). */
+void br_recorder_reset(br_recorder *r, const br_device *dev);
 
 #endif /* BR_KERNELS_RECORDER_H */

@@ -11,10 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
-#include "graph/plan.h"
 #include "graph/spec.h"
 
 static void usage(FILE *out) {
@@ -33,21 +31,6 @@ static int argmax(const float *x, int n) {
     for (int i = 1; i < n; i++)
         if (x[i] > x[best]) best = i;
     return best;
-}
-
-static int fits_in_memory(const br_spec *spec, br_error *err) {
-    br_plan plan;
-    if (br_plan_build(spec, &plan, err) != BR_OK) return -1;
-    br_plan_figures f;
-    br_plan_figures_compute(&plan, BR_F32, &f);
-    br_plan_free(&plan);
-    double need = (double)f.params_total * 4, have = (double)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
-    if (need > 0.8 * have) {
-        fprintf(stderr, "braid run: %s needs %.1f GiB of f32 weights; this machine has %.1f GiB. Plan it with "
-                        "'braid plan', or run a smaller spec.\n", spec->name, need / (1 << 30), have / (1 << 30));
-        return 0;
-    }
-    return 1;
 }
 
 static double check_step(const br_model *m, const int32_t *toks, int T, const float *ref, int V, br_error *err) {
@@ -97,11 +80,6 @@ int cmd_run(int argc, char **argv) {
     br_error err = {0};
     br_spec *spec = NULL;
     if (br_spec_load(path, &spec, &err) != BR_OK) return cli_fail(&err);
-    int fits = fits_in_memory(spec, &err);
-    if (fits <= 0) {
-        br_spec_free(spec);
-        return fits < 0 ? cli_fail(&err) : 1;
-    }
     const int V = spec->vocab_size, B = (int)batch, T = (int)prompt, G = (int)gen;
     char name[BR_NAME_MAX];
     snprintf(name, sizeof name, "%s", spec->name);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/error.h"
 
@@ -28,6 +29,7 @@ br_status br_cuda_replay(const br_device *dev, void *graph, br_error *err);
 void br_cuda_graph_free(void *graph);
 br_status br_cuda_measure(const br_device *dev, br_dev_ceilings *out, br_error *err);
 void br_cuda_memory(const br_device *dev, size_t *used, size_t *total);
+br_status br_cuda_copy_within(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err);
 #define ON_CUDA(dev) ((dev) && (dev)->backend == BR_BACKEND_CUDA)
 #else
 #define ON_CUDA(dev) 0
@@ -179,4 +181,31 @@ void br_dev_memory(const br_device *dev, size_t *used, size_t *total) {
 #ifdef BRAID_HAVE_CUDA
     if (ON_CUDA(dev)) br_cuda_memory(dev, used, total);
 #endif
+}
+
+size_t br_dev_available(const br_device *dev) {
+#ifdef BRAID_HAVE_CUDA
+    if (ON_CUDA(dev)) {
+        size_t used = 0, total = 0;
+        br_cuda_memory(dev, &used, &total);
+        return total > used ? total - used : 0;
+    }
+#endif
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    if (f) fclose(f);
+    if (kb) return (size_t)kb * 1024;
+    long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+}
+
+br_status br_dev_copy(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err) {
+#ifdef BRAID_HAVE_CUDA
+    if (ON_CUDA(dev)) return br_cuda_copy_within(dev, dst, src, bytes, err);
+#endif
+    memmove(dst, src, bytes);
+    return BR_OK;
 }

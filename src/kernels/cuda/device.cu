@@ -129,6 +129,12 @@ extern "C" br_status br_cuda_copy(const br_device *dev, void *dst, const void *s
     return e == cudaSuccess ? BR_OK : cuda_fail(err, kind == 1 ? "upload" : "download", e);
 }
 
+extern "C" br_status br_cuda_copy_within(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err) {
+    if (!bytes) return BR_OK;
+    cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, dev->cuda->stream);
+    return e == cudaSuccess ? BR_OK : cuda_fail(err, "device copy", e);
+}
+
 extern "C" br_status br_cuda_zero(const br_device *dev, void *p, size_t bytes, br_error *err) {
     cudaError_t e = cudaMemsetAsync(p, 0, bytes, dev->cuda->stream);
     return e == cudaSuccess ? BR_OK : cuda_fail(err, "memset", e);
