@@ -18,7 +18,7 @@ void br_plan_costs_compute(const br_plan *plan, br_dtype kv_dtype, br_plan_costs
         stored -= item_bytes(embed);
         c->row_bytes = item_bytes(embed) / (double)spec->vocab_size;
     }
-    double active_params = 0, inst_params = 0;
+    double active_params = 0;
     for (int i = 0; i < plan->n_insts; i++) {
         const br_block_inst *inst = &plan->insts[i];
         double bytes = 0;
@@ -43,7 +43,6 @@ void br_plan_costs_compute(const br_plan *plan, br_dtype kv_dtype, br_plan_costs
         }
         stored += (uses - 1) * bytes; /* a shared block is read at each invocation */
         active_params += uses * active;
-        inst_params += total;
     }
     c->dense_bytes = stored;
     /* active matrix parameters per token: the blocks' active ones plus the logits head */
