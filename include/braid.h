@@ -114,6 +114,24 @@ br_status br_state_reset(br_state *state, int slot, br_error *err);
 /* Tokens the sequence in `slot` has consumed; -1 for a bad slot. */
 int64_t br_state_position(const br_state *state, int slot);
 
+/* ---- snapshots: one sequence saved and restored ------------------------------------------
+ * br_state_save writes the sequence in `slot` (its recurrent states, the KV
+ * rows it sees, its position), with the sampler's random stream and the
+ * token history when given (NULL / 0 otherwise), to `path`: a versioned,
+ * checksummed file, written to a temporary file and renamed, so a crash
+ * leaves either the old snapshot or the new one.  br_state_load restores it
+ * into `slot` of a state of the same model (same weights, KV type, and a
+ * context at least the snapshot's position): a truncated or damaged file,
+ * another model or other weights get a named error before the slot
+ * changes.  Restored and continued, a sequence gives bit-identical logits
+ * to one that never stopped (on the same device).  *history (malloc'd, may
+ * be NULL when history is NULL) gets the saved ids. */
+typedef struct br_sampler br_sampler;
+br_status br_state_save(const br_model *model, const br_state *state, int slot, const char *path,
+                        const br_sampler *sampler, const int32_t *history, size_t n_history, br_error *err);
+br_status br_state_load(const br_model *model, br_state *state, int slot, const char *path, br_sampler *sampler,
+                        int32_t **history, size_t *n_history, br_error *err);
+
 typedef enum br_logits_mode {
     BR_LOGITS_NONE = 0, /* no logits */
     BR_LOGITS_LAST,     /* logits [batch, vocab] of each sequence's last token */
@@ -179,13 +197,15 @@ typedef struct br_sampler_params {
     uint64_t seed;
 } br_sampler_params;
 
-typedef struct br_sampler br_sampler;
 br_sampler_params br_sampler_defaults(void); /* greedy */
 br_status br_sampler_new(const br_sampler_params *params, int vocab, br_sampler **out, br_error *err);
 void br_sampler_free(br_sampler *sampler);
 /* The next token given logits [vocab] and the ids so far (for the
  * repetition penalty).  Deterministic for a given seed and history. */
 int32_t br_sampler_pick(br_sampler *sampler, const float *logits, const int32_t *history, size_t n_history);
+/* Where the sampler's random stream stands (saved with a sequence), and putting it back. */
+uint64_t br_sampler_rng(const br_sampler *sampler);
+void br_sampler_set_rng(br_sampler *sampler, uint64_t rng);
 
 #ifdef __cplusplus
 }

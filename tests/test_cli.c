@@ -239,6 +239,31 @@ static void test_bad_requests_named(void **state) {
     done(&r);
 }
 
+/* A sequence saved at the end of one run and loaded by the next goes on as one run would have. */
+static void test_generate_save_and_load_state(void **state) {
+    (void)state;
+    char snap[4200], args[8600];
+    snprintf(snap, sizeof snap, "%s/seq.snap", tmp);
+    result whole = run("generate models/kjv-bamba-11m --prompt 'And God said' -n 30 --greedy --no-echo --print-ids");
+    assert_int_equal(whole.status, 0);
+    snprintf(args, sizeof args, "generate models/kjv-bamba-11m --prompt 'And God said' -n 12 --greedy --no-echo "
+                                "--print-ids --save-state '%s'", snap);
+    result first = run(args);
+    assert_int_equal(first.status, 0);
+    snprintf(args, sizeof args, "generate models/kjv-bamba-11m --load-state '%s' -n 18 --greedy --print-ids", snap);
+    result second = run(args);
+    assert_int_equal(second.status, 0);
+    char joined[8192];
+    snprintf(joined, sizeof joined, "%.*s %s", (int)strcspn(first.out, "\n"), first.out, second.out);
+    assert_string_equal(joined, whole.out); /* 12 + 18 ids: the 30 of one run */
+    done(&whole), done(&first), done(&second);
+    snprintf(args, sizeof args, "generate models/kjv-bamba-11m --load-state '%s/missing.snap' -n 2", tmp);
+    result r = run(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "missing.snap"));
+    done(&r);
+}
+
 static int setup(void **state) {
     (void)state;
     tmp = br_test_mkdtemp("braid-cli");
@@ -256,7 +281,7 @@ int main(void) {
         cmocka_unit_test(test_usage_and_exit_codes), cmocka_unit_test(test_plan_json),
         cmocka_unit_test(test_plan_bad_spec),        cmocka_unit_test(test_generate_print_ids),
         cmocka_unit_test(test_logits_npy),           cmocka_unit_test(test_spec_and_errors),
-        cmocka_unit_test(test_bad_requests_named),
+        cmocka_unit_test(test_bad_requests_named),   cmocka_unit_test(test_generate_save_and_load_state),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

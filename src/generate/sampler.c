@@ -136,3 +136,7 @@ int32_t br_sampler_pick(br_sampler *s, const float *logits, const int32_t *histo
     }
     return pick;
 }
+
+uint64_t br_sampler_rng(const br_sampler *s) { return s->rng; }
+
+void br_sampler_set_rng(br_sampler *s, uint64_t rng) { s->rng = rng; }

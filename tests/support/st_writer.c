@@ -81,11 +81,11 @@ int br_test_st_write(const char *path, const br_test_st_entry *e, size_t n, cons
     return rc;
 }
 
-int br_test_write_text(const char *path, const char *text) {
+int br_test_write_text(const char *path, const char *text) { return br_test_write_bytes(path, text, strlen(text)); }
+
+int br_test_write_bytes(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
-    size_t n = strlen(text);
-    int ok = fwrite(text, 1, n, f) == n;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? 0 : -1;
+    const int ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok ? 0 : -1;
 }

@@ -36,5 +36,7 @@ int br_test_st_write_header(const char *path, const char *header, size_t data_le
 
 /* Writes `text` to path.  Returns 0 on success. */
 int br_test_write_text(const char *path, const char *text);
+/* Writes len bytes to path; 0 on success. */
+int br_test_write_bytes(const char *path, const void *data, size_t len);
 
 #endif /* BR_TEST_ST_WRITER_H */

@@ -37,11 +37,14 @@ static void usage(FILE *out) {
             "  --stop STR            stop before STR appears in the text (repeatable)\n"
             "  --ignore-eos          do not stop at end-of-sequence tokens\n"
             "  --print-ids           print the generated ids (not the prompt) on one line instead of text\n"
-            "  --no-echo             print only the continuation, not the prompt before it\n" CLI_MODEL_OPTS_HELP);
+            "  --no-echo             print only the continuation, not the prompt before it\n"
+            "  --save-state FILE     save the sequence (state, KV cache, ids, sampler) at the end\n"
+            "  --load-state FILE     go on from a saved sequence; the prompt (if any) is the next turn\n"
+            CLI_MODEL_OPTS_HELP);
 }
 
 typedef struct gen_opts {
-    const char *dir, *prompt, *ids;
+    const char *dir, *prompt, *ids, *save_state, *load_state;
     long long n;
     br_sampler_params sp;
     const char *stops[MAX_STOPS];
@@ -59,6 +62,8 @@ static int parse(int argc, char **argv, gen_opts *o) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout), 0;
         const char *stop;
         if (cli_opt_str(argc, argv, &i, "--prompt", &o->prompt, &bad) || cli_opt_str(argc, argv, &i, "--ids", &o->ids, &bad) ||
+            cli_opt_str(argc, argv, &i, "--save-state", &o->save_state, &bad) ||
+            cli_opt_str(argc, argv, &i, "--load-state", &o->load_state, &bad) ||
             cli_opt_long(argc, argv, &i, "-n", 0, 1 << 24, &o->n, &bad) ||
             cli_opt_long(argc, argv, &i, "--top-k", 0, 1 << 24, &k, &bad) ||
             cli_opt_double(argc, argv, &i, "--top-p", &o->sp.top_p, &bad) ||
@@ -86,7 +91,9 @@ static int parse(int argc, char **argv, gen_opts *o) {
     }
     if (bad) return 2;
     if (!o->dir) return cli_usage_error("generate", "no checkpoint folder given");
-    if (!o->prompt == !o->ids) return cli_usage_error("generate", "give exactly one of --prompt or --ids");
+    if (o->prompt && o->ids) return cli_usage_error("generate", "give one of --prompt or --ids, not both");
+    if (!o->prompt && !o->ids && !o->load_state)
+        return cli_usage_error("generate", "give --prompt or --ids (or --load-state to go on from a saved sequence)");
     if ((greedy || !temp_given) && (k || o->sp.top_p != 1.0 || o->sp.min_p != 0.0))
         return cli_usage_error("generate", "--top-k, --top-p and --min-p shape sampling: give --temp T with them "
                                            "(greedy decoding, the default, would ignore them)");
@@ -138,13 +145,15 @@ static void text_finish(text_out *t) {
 
 static int run(const gen_opts *o, br_model *m, br_tokenizer *tok) {
     br_error err = {0};
-    int32_t *prompt = NULL, eos[MAX_EOS];
+    int32_t *prompt = NULL, eos[MAX_EOS], *saved = NULL;
     int n_prompt = 0, n_eos = 0, rc = 0;
+    size_t n_saved = 0;
     if (o->ids) {
         if (cli_parse_ids(o->ids, &prompt, &n_prompt) != 0) return 2;
-    } else {
-        size_t n = 0;
-        if (br_tokenizer_encode(tok, o->prompt, strlen(o->prompt), 1, &prompt, &n, &err) != BR_OK) return cli_fail(&err);
+    } else if (o->prompt) {
+        size_t n = 0; /* a turn after a saved sequence starts mid-text: no BOS */
+        if (br_tokenizer_encode(tok, o->prompt, strlen(o->prompt), !o->load_state, &prompt, &n, &err) != BR_OK)
+            return cli_fail(&err);
         n_prompt = (int)n;
         if (!n_prompt) {
             free(prompt);
@@ -161,24 +170,43 @@ static int run(const gen_opts *o, br_model *m, br_tokenizer *tok) {
     br_sampler *smp = NULL;
     br_detokenizer *dt = NULL;
     float *logits = malloc((size_t)V * sizeof(float));
-    int32_t *hist = malloc(((size_t)n_prompt + N + 1) * sizeof *hist);
+    int32_t *hist = NULL;
     text_out out = {0};
     for (int i = 0; i < o->n_stops; i++)
         if (strlen(o->stops[i]) - 1 > out.hold) out.hold = strlen(o->stops[i]) - 1;
     int slot = 0, gen = 0;
     double t0 = cli_now(), t_prefill = 0;
-    if (!logits || !hist) {
+    /* KV caches grow as the sequence does: a saved sequence of any length fits under this context */
+    const int64_t context = o->load_state ? (int64_t)1 << 30 : (int64_t)n_prompt + N + 1;
+    if (!logits || br_state_create(m, 1, context, &s, &err) != BR_OK || br_sampler_new(&o->sp, V, &smp, &err) != BR_OK ||
+        (!o->print_ids && br_detokenizer_new(tok, 1, &dt, &err) != BR_OK) ||
+        (o->load_state && br_state_load(m, s, slot, o->load_state, smp, &saved, &n_saved, &err) != BR_OK)) {
+        rc = logits ? cli_fail(&err) : 1;
+        goto done;
+    }
+    /* the ids so far: the saved ones (the last may not have been fed yet), then this prompt */
+    const int64_t fed = br_state_position(s, slot);
+    const size_t n_hist0 = n_saved + (size_t)n_prompt;
+    if (!(hist = malloc((n_hist0 + (size_t)N + 1) * sizeof *hist))) {
         fprintf(stderr, "braid generate: out of memory\n");
         rc = 1;
         goto done;
     }
-    memcpy(hist, prompt, (size_t)n_prompt * sizeof *hist);
-    if (br_state_create(m, 1, n_prompt + N + 1, &s, &err) != BR_OK || br_sampler_new(&o->sp, V, &smp, &err) != BR_OK ||
-        (!o->print_ids && br_detokenizer_new(tok, 1, &dt, &err) != BR_OK) ||
-        br_model_prefill(m, s, 1, &slot, prompt, n_prompt, BR_LOGITS_LAST, logits, &err) != BR_OK) {
+    if (n_saved) memcpy(hist, saved, n_saved * sizeof *hist);
+    if (n_prompt) memcpy(hist + n_saved, prompt, (size_t)n_prompt * sizeof *hist);
+    const int64_t to_feed = (int64_t)n_hist0 - fed;
+    if (to_feed < 1 || (int64_t)n_saved < fed) {
+        fprintf(stderr, "braid generate: %s ends where its sequence ends; give --prompt or --ids for the next turn\n",
+                o->load_state);
+        rc = 2;
+        goto done;
+    }
+    if (br_model_prefill(m, s, 1, &slot, hist + fed, (int)to_feed, BR_LOGITS_LAST, logits, &err) != BR_OK) {
         rc = cli_fail(&err);
         goto done;
     }
+    n_prompt = (int)n_hist0; /* from here on, hist[0 .. n_prompt) is the context before the continuation */
+    const int n_fed = (int)to_feed;
     t_prefill = cli_now() - t0;
     if (o->prompt && !o->print_ids && !o->no_echo) { /* the continuation reads on from the prompt */
         fputs(o->prompt, stdout);
@@ -222,13 +250,19 @@ static int run(const gen_opts *o, br_model *m, br_tokenizer *tok) {
         printf("\n");
     }
     fflush(stdout);
+    if (o->save_state &&
+        br_state_save(m, s, slot, o->save_state, smp, hist, (size_t)n_prompt + (size_t)gen, &err) != BR_OK) {
+        rc = cli_fail(&err);
+        goto done;
+    }
     double t_gen = cli_now() - t0;
     fprintf(stderr, "braid: prompt %d tokens in %.3f s (%.1f tok/s); generated %d tokens in %.3f s (%.1f tok/s)\n",
-            n_prompt, t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), gen, t_gen,
+            n_fed, t_prefill, n_fed / (t_prefill > 0 ? t_prefill : 1e-9), gen, t_gen,
             gen / (t_gen > 0 ? t_gen : 1e-9));
 done:
     free(out.buf);
     free(prompt);
+    free(saved);
     free(logits);
     free(hist);
     br_detokenizer_free(dt);
