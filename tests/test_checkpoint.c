@@ -136,14 +136,15 @@ static void test_fixtures_match_reference(void **state) {
 
 /* ---- bad folders ---------------------------------------------------------------------------- */
 
-static char *copy_fixture(const char *name) {
+/* A temporary folder with config.json and model.safetensors of folder `from`. */
+static char *copy_checkpoint(const char *from) {
     char *tmp = br_test_mkdtemp("braid-ckpt");
     assert_non_null(tmp);
     const char *files[] = {"config.json", "model.safetensors"};
     for (int i = 0; i < 2; i++) {
         char src[4200], *text = NULL;
         size_t len;
-        snprintf(src, sizeof src, "%s/%s/%s", fixtures_root(), name, files[i]);
+        snprintf(src, sizeof src, "%s/%s", from, files[i]);
         br_error err = {0};
         assert_int_equal(br_read_file(src, &text, &len, &err), BR_OK);
         FILE *f = fopen(br_test_join(tmp, files[i]), "wb");
@@ -153,6 +154,12 @@ static char *copy_fixture(const char *name) {
         free(text);
     }
     return tmp;
+}
+
+static char *copy_fixture(const char *name) {
+    char from[4200];
+    snprintf(from, sizeof from, "%s/%s", fixtures_root(), name);
+    return copy_checkpoint(from);
 }
 
 static void expect_load_fails(const char *dir, br_status want, const char *n1, const char *n2) {
@@ -268,6 +275,29 @@ static void test_config_integers_checked(void **state) {
     br_test_rmtree(dir);
 }
 
+static char noticed[1024];
+static void keep_notice(void *user, const char *message) {
+    (void)user;
+    snprintf(noticed, sizeof noticed, "%s", message);
+}
+
+/* bf16 tensors (the bundled model's) in a checkpoint whose config says float16 (relabelled bytes look finite): a notice says so. */
+static void test_dtype_mismatch_noticed(void **state) {
+    (void)state;
+    char *dir = copy_checkpoint(br_test_path("models/kjv-bamba-11m")); /* bf16 tensors */
+    edit_config(dir, "dtype", json_string("float16"));
+    br_set_notice_handler(keep_notice, NULL);
+    noticed[0] = '\0';
+    br_model *m = NULL;
+    br_error err = {0};
+    assert_int_equal(br_model_load(dir, NULL, &m, NULL, &err), BR_OK);
+    br_set_notice_handler(NULL, NULL);
+    assert_non_null(strstr(noticed, "says dtype float16"));
+    assert_non_null(strstr(noticed, "stored as bf16"));
+    br_model_free(m);
+    br_test_rmtree(dir);
+}
+
 /* A weight that is not finite is refused at load, naming the tensor and the element. */
 static void test_nonfinite_weight(void **state) {
     (void)state;
@@ -357,6 +387,7 @@ int main(void) {
         cmocka_unit_test(test_missing_tensor),
         cmocka_unit_test(test_nonfinite_weight),
         cmocka_unit_test(test_config_integers_checked),
+        cmocka_unit_test(test_dtype_mismatch_noticed),
         cmocka_unit_test(test_edited_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

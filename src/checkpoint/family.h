@@ -52,6 +52,7 @@ typedef struct br_hf_ctx {
     const struct br_spec *spec;
     unsigned char *used;    /* [br_st_count(st)] set when a tensor is read */
     int missing;            /* set by br_hf_put when the checkpoint lacks a tensor */
+    int dtype_noted;        /* a tensor's type disagreed with config.json's torch_dtype (said once) */
     void *fam;              /* family-private data from prepare(), freed with free() */
 } br_hf_ctx;
 

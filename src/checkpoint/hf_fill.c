@@ -10,6 +10,7 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "base/notice.h"
 #include "checkpoint/family.h"
 
 br_status br_pname_parse(const char *name, br_pname *out, br_error *err) {
@@ -51,6 +52,21 @@ bad:
     return BR_FAIL(err, BR_ERR_INVALID_ARG, "cannot parse braid tensor name '%s'", name);
 }
 
+/* A 16-bit tensor of the other 16-bit type than config.json's dtype (torch_dtype): relabelled bytes read as
+ * wrong numbers that still look finite, so it is said (once a load). */
+static void note_dtype(br_hf_ctx *ctx, const br_st_tensor *t, const char *name, br_dtype dt) {
+    const char *declared = NULL; /* "dtype" since transformers 5, "torch_dtype" before */
+    if (ctx->dtype_noted || dt == BR_F32 || br_hf_str(ctx->config, "dtype", NULL, &declared, NULL) != BR_OK ||
+        (!declared && br_hf_str(ctx->config, "torch_dtype", NULL, &declared, NULL) != BR_OK) || !declared)
+        return;
+    const int bf16 = !strcmp(declared, "bfloat16"), f16 = !strcmp(declared, "float16");
+    if ((bf16 && dt == BR_F16) || (f16 && dt == BR_BF16)) {
+        br_notice("%s: config.json says dtype %s but tensor '%s' is stored as %s; if the file's types were "
+                  "relabelled, its numbers are wrong", t->file, declared, name, br_dtype_name(dt));
+        ctx->dtype_noted = 1;
+    }
+}
+
 static const br_st_tensor *lookup(br_hf_ctx *ctx, const br_param *p, const char *name, int ndim, const int64_t *shape,
                                   br_error *err) {
     const br_st_tensor *t = br_st_find(ctx->st, name);
@@ -76,6 +92,7 @@ static const br_st_tensor *lookup(br_hf_ctx *ctx, const br_param *p, const char 
         return NULL;
     }
     ctx->used[t - br_st_at(ctx->st, 0)] = 1;
+    note_dtype(ctx, t, name, dt);
     return t;
 }
 
