@@ -507,27 +507,32 @@ static void test_fixtures_on_gpu(void **state) {
         const int T = (int)json_array_size(pids);
         int32_t ids[64];
         for (int i = 0; i < T; i++) ids[i] = (int32_t)json_integer_value(json_array_get(pids, (size_t)i));
-        br_model *m = NULL;
-        br_error err = {0};
-        assert_int_equal(br_model_load(dir, NULL, &m, NULL, &err), BR_OK);
-        assert_int_equal(br_model_use_gpu(m, 0, BR_F32, &err), BR_OK);
-        const int V = br_model_vocab_size(m);
-        float *lg = malloc((size_t)T * V * 4);
-        double errs[2];
-        for (int mode = 0; mode < 2; mode++) {
-            logits_of(m, ids, T, mode, lg);
-            snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(ref, mode ? "logits_step" : "logits_prefill")));
-            float *want = NULL;
-            int nd;
-            int64_t sh[8];
-            assert_int_equal(br_npy_read_f32(path, &want, &nd, sh, &err), BR_OK);
-            errs[mode] = br_test_max_err_scaled(lg, want, (size_t)T * V);
-            free(want);
+        for (int bf16 = 0; bf16 < 2; bf16++) { /* f32: to f32 rounding; bf16 weights and KV: to bf16 rounding */
+            br_model *m = NULL;
+            br_error err = {0};
+            assert_int_equal(br_model_load(dir, NULL, &m, NULL, &err), BR_OK);
+            assert_int_equal(br_model_use_gpu(m, 0, bf16 ? BR_BF16 : BR_F32, &err), BR_OK);
+            const int V = br_model_vocab_size(m);
+            float *lg = malloc((size_t)T * V * 4);
+            double errs[2];
+            for (int mode = 0; mode < 2; mode++) {
+                logits_of(m, ids, T, mode, lg);
+                snprintf(path, sizeof path, "%s/%s", dir,
+                         json_string_value(json_object_get(ref, mode ? "logits_step" : "logits_prefill")));
+                float *want = NULL;
+                int nd;
+                int64_t sh[8];
+                assert_int_equal(br_npy_read_f32(path, &want, &nd, sh, &err), BR_OK);
+                errs[mode] = bf16 ? br_test_rel_err(lg, want, (size_t)T * V) : br_test_max_err_scaled(lg, want, (size_t)T * V);
+                free(want);
+            }
+            fprintf(stderr, "  %-28s GPU %s prefill %.2e  step %.2e\n", ent->d_name, bf16 ? "bf16" : "f32 ", errs[0],
+                    errs[1]);
+            const double tol = bf16 ? 3e-2 : 1e-4; /* bf16: relative L2, as the random bf16 models */
+            assert_true(errs[0] < tol && errs[1] < tol);
+            free(lg);
+            br_model_free(m);
         }
-        fprintf(stderr, "  %-28s GPU prefill %.2e  step %.2e\n", ent->d_name, errs[0], errs[1]);
-        assert_true(errs[0] < 1e-4 && errs[1] < 1e-4);
-        free(lg);
-        br_model_free(m);
         json_decref(ref);
         n++;
     }
