@@ -339,17 +339,6 @@ static void test_ssd(void **state) {
 
 /* ---- whole models ------------------------------------------------------------------------------------------------ */
 
-static br_model *random_model(const char *name, uint64_t seed) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "tests/data/specs/%s.yaml", name);
-    br_spec *spec = NULL;
-    br_model *m = NULL;
-    br_error err = {0};
-    assert_int_equal(br_spec_load(br_test_path(rel), &spec, &err), BR_OK);
-    assert_int_equal(br_model_create_random(spec, seed, &m, &err), BR_OK);
-    return m;
-}
-
 static void logits_of(br_model *m, const int32_t *ids, int T, int step, float *out) {
     br_state *s = NULL;
     br_error err = {0};
@@ -376,7 +365,7 @@ static void models_vs_cpu(const char *const *specs, size_t n, const char *seed_n
                           double tol_step) {
     uint64_t seed = br_test_seed(seed_name);
     for (size_t k = 0; k < n; k++) {
-        br_model *cpu = random_model(specs[k], seed), *g = random_model(specs[k], seed);
+        br_model *cpu = br_test_random_model(specs[k], seed), *g = br_test_random_model(specs[k], seed);
         br_error err = {0};
         assert_int_equal(br_model_use_gpu(g, 0, weights, &err), BR_OK);
         const int V = br_model_vocab_size(cpu), T = 23;
@@ -435,7 +424,7 @@ static void test_step_graphs(void **state) {
     const char *specs[] = {"mamba", "zamba", "zamba2", "bamba", "falcon_h1", "llama", "jamba", "nemotron_h"};
     uint64_t seed = br_test_seed("step_graphs");
     for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
-        br_model *g = random_model(specs[k], seed);
+        br_model *g = br_test_random_model(specs[k], seed);
         br_error err = {0};
         assert_int_equal(br_model_use_gpu(g, 0, BR_BF16, &err), BR_OK);
         const int V = br_model_vocab_size(g), steps = 7;

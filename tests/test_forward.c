@@ -30,17 +30,7 @@ typedef struct fixture {
 } fixture;
 
 static br_model *load(const char *name, uint64_t seed, int *V) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "tests/data/specs/%s.yaml", name);
-    br_spec *spec = NULL;
-    br_error err = {0};
-    br_status st = br_spec_load(br_test_path(rel), &spec, &err);
-    if (st != BR_OK) fprintf(stderr, "%s: %s\n", name, err.message);
-    assert_int_equal(st, BR_OK);
-    br_model *m = NULL;
-    st = br_model_create_random(spec, seed, &m, &err);
-    if (st != BR_OK) fprintf(stderr, "%s: %s\n", name, err.message);
-    assert_int_equal(st, BR_OK);
+    br_model *m = br_test_random_model(name, seed);
     *V = br_model_vocab_size(m);
     return m;
 }

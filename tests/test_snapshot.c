@@ -17,17 +17,6 @@
 #include "test_util.h"
 #include "tmpdir.h"
 
-static br_model *model(const char *name, uint64_t seed) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "tests/data/specs/%s.yaml", name);
-    br_spec *spec = NULL;
-    br_model *m = NULL;
-    br_error err = {0};
-    assert_int_equal(br_spec_load(br_test_path(rel), &spec, &err), BR_OK);
-    assert_int_equal(br_model_create_random(spec, seed, &m, &err), BR_OK);
-    return m;
-}
-
 static void steps(br_model *m, br_state *s, int slot, int n, float *lg) {
     br_error err = {0};
     const int V = br_model_vocab_size(m);
@@ -44,7 +33,7 @@ static void test_restored_sequence_goes_on_identically(void **state) {
     char path[4200];
     snprintf(path, sizeof path, "%s/seq.snap", dir);
     for (size_t k = 0; k < 3; k++) {
-        br_model *m = model(specs[k], 5 + k);
+        br_model *m = br_test_random_model(specs[k], 5 + k);
         const int V = br_model_vocab_size(m), P = 40, N = 6;
         int32_t prompt[40], hist[3] = {4, 5, 6};
         for (int i = 0; i < P; i++) prompt[i] = (int32_t)((i * 13 + 1) % V);
@@ -102,7 +91,8 @@ static void test_bad_snapshots_named(void **state) {
     char path[4200], bad[4200];
     snprintf(path, sizeof path, "%s/seq.snap", dir);
     snprintf(bad, sizeof bad, "%s/bad.snap", dir);
-    br_model *m = model("bamba", 1), *other_weights = model("bamba", 2), *other_model = model("mamba", 1);
+    br_model *m = br_test_random_model("bamba", 1), *other_weights = br_test_random_model("bamba", 2);
+    br_model *other_model = br_test_random_model("mamba", 1);
     br_state *s = NULL, *t = NULL;
     br_error err = {0};
     int slot = 0;

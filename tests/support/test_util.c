@@ -61,3 +61,16 @@ double br_test_max_err_scaled(const float *a, const float *b, size_t n) {
     }
     return worst / (scale > 1e-300 ? scale : 1e-300);
 }
+
+br_model *br_test_random_model(const char *name, uint64_t seed) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/specs/%s.yaml", name);
+    br_spec *spec = NULL;
+    br_model *m = NULL;
+    br_error err = {0};
+    br_status st = br_spec_load(br_test_path(rel), &spec, &err);
+    if (st == BR_OK) st = br_model_create_random(spec, seed, &m, &err);
+    if (st != BR_OK) fprintf(stderr, "%s: %s\n", name, err.message);
+    assert_int_equal(st, BR_OK);
+    return m;
+}

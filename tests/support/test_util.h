@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "braid.h"
+
 /* The exit status of a test program that cannot run here (no GPU): ctest
  * reports it as skipped (SKIP_RETURN_CODE in CMakeLists.txt). */
 #define BR_TEST_SKIPPED 77
@@ -31,5 +33,8 @@ double br_test_rel_err(const float *a, const float *b, size_t n);
 
 /* Largest |a - b| / max(max|b|, tiny): error relative to the scale of b. */
 double br_test_max_err_scaled(const float *a, const float *b, size_t n);
+
+/* The spec tests/data/specs/<name>.yaml with random weights from seed (asserts on failure). */
+br_model *br_test_random_model(const char *name, uint64_t seed);
 
 #endif /* BR_TEST_UTIL_H */
