@@ -152,6 +152,15 @@ typedef enum br_logits_mode {
 br_status br_model_prefill(const br_model *model, br_state *state, int batch, const int *slots,
                            const int32_t *tokens, int T, br_logits_mode logits_mode, float *logits,
                            br_error *err);
+/* A prefill of one sequence that also hands back the residual stream after
+ * every layer, to compare layer by layer with another implementation:
+ * hidden [n_layers + 1, T, d_model] f32, row 0 the embeddings as the first
+ * layer reads them, row l the stream after layer l-1, and the last row
+ * after the final norm (transformers' output_hidden_states convention). */
+br_status br_model_prefill_hidden(const br_model *model, br_state *state, int slot, const int32_t *tokens, int T,
+                                  float *hidden, br_error *err);
+/* The number of layers of the model's spec (rows of the hidden states above, less one). */
+int br_model_n_layers(const br_model *model);
 /* One decode step: one token per sequence through the recurrent paths;
  * logits [batch, vocab] (may be NULL). */
 br_status br_model_step(const br_model *model, br_state *state, int batch, const int *slots,

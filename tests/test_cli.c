@@ -264,6 +264,39 @@ static void test_generate_save_and_load_state(void **state) {
     done(&r);
 }
 
+/* braid compare: within tolerance against transformers' layers (exit 0); a reference that departs at
+ * one layer is named (exit 1). */
+static void test_compare(void **state) {
+    (void)state;
+    json_t *ref = fixture_ref("jamba");
+    char ids[1024], args[8192], bad[4200];
+    ids_arg(json_object_get(ref, "prompt_ids"), ids, sizeof ids);
+    snprintf(args, sizeof args, "compare tests/data/fixtures/jamba --ids %s --ref tests/data/fixtures/jamba/hidden_states.npy",
+             ids);
+    result r = run(args);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "every layer within"));
+    done(&r);
+    float *h = NULL;
+    int nd;
+    int64_t sh[8];
+    br_error err = {0};
+    char src[4200];
+    snprintf(src, sizeof src, "%s/tests/data/fixtures/jamba/hidden_states.npy", getenv("BRAID_SOURCE_DIR"));
+    assert_int_equal(br_npy_read_f32(src, &h, &nd, sh, &err), BR_OK);
+    const size_t row = (size_t)sh[1] * sh[2];
+    for (size_t i = 3 * row; i < (size_t)sh[0] * row; i++) h[i] *= 1.01f; /* from layer 2 on */
+    snprintf(bad, sizeof bad, "%s/bad_hidden.npy", tmp);
+    assert_int_equal(br_npy_write_f32(bad, h, 3, sh, &err), BR_OK);
+    snprintf(args, sizeof args, "compare tests/data/fixtures/jamba --ids %s --ref '%s'", ids, bad);
+    r = run(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "first layer past 1.0e-04: 2 ("));
+    done(&r);
+    free(h);
+    json_decref(ref);
+}
+
 static int setup(void **state) {
     (void)state;
     tmp = br_test_mkdtemp("braid-cli");
@@ -282,6 +315,7 @@ int main(void) {
         cmocka_unit_test(test_plan_bad_spec),        cmocka_unit_test(test_generate_print_ids),
         cmocka_unit_test(test_logits_npy),           cmocka_unit_test(test_spec_and_errors),
         cmocka_unit_test(test_bad_requests_named),   cmocka_unit_test(test_generate_save_and_load_state),
+        cmocka_unit_test(test_compare),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh - builds braid's libFuzzer targets with clang (ASan + UBSan) and runs
 # each for FUZZ_SECONDS (default 30) on a copy of its seed corpus
-# (tests/fuzz/corpus/<target>), then prints executions and crashes per target.
+# (tests/fuzz/corpus/<target>) and its past findings (tests/fuzz/regressions/
+# <target>), then prints executions and crashes per target.
 # A crash leaves its input in FUZZ_OUT (default build-fuzz/findings): add it to
 # tests/fuzz/regressions/<target>/ once fixed, so test_fuzz_corpus replays it.
 # Exits non-zero when a target crashed.  FUZZ_TARGETS picks targets.
@@ -20,6 +21,7 @@ printf '%-12s %10s %8s %8s\n' target executions crashes seconds
 for t in $TARGETS; do
     work=$(mktemp -d)
     cp -r "tests/fuzz/corpus/$t/." "$work/"
+    [ -d "tests/fuzz/regressions/$t" ] && cp -r "tests/fuzz/regressions/$t/." "$work/" # replayed first, under clang's checks
     log="$OUTDIR/$t.log"
     "build-fuzz/fuzz_$t" "$work" -max_total_time="$SECONDS_EACH" -rss_limit_mb=4096 -timeout=10 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$OUTDIR/$t-" > "$log" 2>&1

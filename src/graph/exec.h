@@ -35,6 +35,7 @@ typedef struct br_exec {
     struct br_state *state;
     br_arena *scratch;       /* device temporaries */
     br_arena *host_scratch;  /* host temporaries */
+    float *capture;          /* NULL, or [n_layers + 1, n_tok, d_model] on the host: the stream after each layer */
 } br_exec;
 
 /* The state pool entries of one invocation: [n_slots, elems]. */

@@ -185,6 +185,20 @@ static br_status logits_compute(const struct br_model *m, br_exec *ex, const flo
     return br_dev_check(dev, err);
 }
 
+/* The stream x [n_tok, D] after layer l into row l + 1 of ex->capture; after the last layer with the
+ * final norm applied, as transformers' hidden_states[-1] is. */
+static br_status capture_layer(const struct br_model *m, br_exec *ex, int l, const float *x, br_error *err) {
+    const int D = m->spec->d_model, n = ex->n_tok;
+    const float *src = x;
+    if (l + 1 == m->spec->n_layers) {
+        float *h = br_exec_scratch(ex, (size_t)n * D, err);
+        if (!h) return BR_ERR_NOMEM;
+        apply_norm(ex->dev, &m->spec->final_norm, m->plan.final_w, m->plan.final_b, n, D, x, h);
+        src = h;
+    }
+    return br_dev_download(ex->dev, ex->capture + (size_t)(l + 1) * n * D, src, (size_t)n * D * sizeof(float), err);
+}
+
 /* Everything between the uploaded ids and the logits on the device: the
  * part of a step that is recorded.  *lg is NULL when no logits are wanted. */
 static br_status run_body(const struct br_model *m, br_exec *ex, const int32_t *ids, br_logits_mode lm, float **lg,
@@ -197,6 +211,7 @@ static br_status run_body(const struct br_model *m, br_exec *ex, const int32_t *
     float *x = br_exec_scratch(ex, (size_t)n * D, err), *e = NULL;
     if (!x) return BR_ERR_NOMEM;
     BR_K(dev, embed, n, D, ids, plan->embed, (float)spec->embedding_scale, x);
+    if (ex->capture) BR_TRY(br_dev_download(dev, ex->capture, x, (size_t)n * D * sizeof(float), err));
     if (plan->uses_embedding) {
         if (!(e = br_exec_scratch(ex, (size_t)n * D, err))) return BR_ERR_NOMEM;
         BR_K(dev, copy2d, n, D, x, D, e, D);
@@ -214,6 +229,8 @@ static br_status run_body(const struct br_model *m, br_exec *ex, const int32_t *
             const br_unit_combine c = pu->def->combine;
             BR_TRY(check_unit_output(ex, pu, c == BR_COMBINE_PASS ? prev : c == BR_COMBINE_INJECT ? pending : x, D, err));
         }
+        if (ex->capture && (k + 1 == plan->n_units || plan->units[k + 1].layer != pu->layer))
+            BR_TRY(capture_layer(m, ex, pu->layer, x, err));
         if (pu->def->combine == BR_COMBINE_RESIDUAL) br_arena_release(&s->scratch, live);
     }
     *lg = NULL;
@@ -251,7 +268,7 @@ static br_status run_step(const struct br_model *m, br_exec *ex, const int32_t *
 
 static br_status forward(const struct br_model *m, struct br_state *s, int batch, const int *slots,
                          const int32_t *tokens, int T, br_run_mode mode, br_logits_mode lm, float *logits,
-                         br_error *err) {
+                         float *capture, br_error *err) {
     BR_TRY(check_call(m, s, batch, slots, tokens, T, err));
     if (mode == BR_RUN_STEP && T != 1) return BR_FAIL(err, BR_ERR_INVALID_ARG, "step runs one token per sequence");
     int64_t reach = 0; /* the KV caches hold every position the call writes, or grow first (nothing changes if not) */
@@ -261,7 +278,7 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
     const int n = batch * T;
     int64_t pos0[batch];
     for (int b = 0; b < batch; b++) pos0[b] = s->pos[slots[b]];
-    br_exec ex = {dev, mode, batch, T, n, slots, NULL, pos0, NULL, s, &s->scratch, &s->host_scratch};
+    br_exec ex = {dev, mode, batch, T, n, slots, NULL, pos0, NULL, s, &s->scratch, &s->host_scratch, capture};
     br_arena_mark start = br_arena_mark_get(&s->scratch), hstart = br_arena_mark_get(&s->host_scratch);
     br_status st = BR_OK;
     int32_t *ids = (int32_t *)br_exec_scratch(&ex, (size_t)n, err), *dslots = (int32_t *)br_exec_scratch(&ex, (size_t)batch, err);
@@ -294,10 +311,16 @@ static br_status forward(const struct br_model *m, struct br_state *s, int batch
 
 br_status br_model_prefill(const br_model *m, br_state *s, int batch, const int *slots, const int32_t *tokens, int T,
                            br_logits_mode lm, float *logits, br_error *err) {
-    return forward(m, s, batch, slots, tokens, T, BR_RUN_PREFILL, lm, logits, err);
+    return forward(m, s, batch, slots, tokens, T, BR_RUN_PREFILL, lm, logits, NULL, err);
+}
+
+br_status br_model_prefill_hidden(const br_model *m, br_state *s, int slot, const int32_t *tokens, int T, float *hidden,
+                                  br_error *err) {
+    if (!hidden) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_prefill_hidden: NULL hidden");
+    return forward(m, s, 1, &slot, tokens, T, BR_RUN_PREFILL, BR_LOGITS_NONE, NULL, hidden, err);
 }
 
 br_status br_model_step(const br_model *m, br_state *s, int batch, const int *slots, const int32_t *tokens,
                         float *logits, br_error *err) {
-    return forward(m, s, batch, slots, tokens, 1, BR_RUN_STEP, BR_LOGITS_LAST, logits, err);
+    return forward(m, s, batch, slots, tokens, 1, BR_RUN_STEP, BR_LOGITS_LAST, logits, NULL, err);
 }

@@ -131,6 +131,8 @@ br_dtype br_model_kv_dtype(const br_model *m) { return m ? m->kv_dtype : BR_F32;
 
 int br_model_vocab_size(const br_model *m) { return m ? m->spec->vocab_size : 0; }
 
+int br_model_n_layers(const br_model *m) { return m ? m->spec->n_layers : 0; }
+
 br_status br_state_create(const br_model *m, int n_slots, int64_t max_context, br_state **out, br_error *err) {
     if (!m || !out) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_state_create: NULL argument");
     return br_state_create_for(&m->plan, m->dev, m->kv_dtype, n_slots, max_context, out, err);

@@ -298,7 +298,7 @@ br_status tk_bpe_tokenize(const tk_bpe *m, tk_bpe_work *w, const char *word, siz
     if (m->ignore_merges && tk_strmap_get(&m->vocab, word, len, &id)) return tk_ids_push(out, id, err);
     if (tk_strmap_get(&w->cache, word, len, &id)) {
         const tk_bpe_cache_entry *e = &w->entries[id];
-        return tk_ids_append(out, w->ids.v + e->off, e->n, err);
+        return e->n ? tk_ids_append(out, w->ids.v + e->off, e->n, err) : BR_OK; /* a word may give no ids */
     }
     BR_TRY(tokenize_word(m, w, word, len, err));
     size_t first = out->n;
@@ -313,7 +313,7 @@ br_status tk_bpe_tokenize(const tk_bpe *m, tk_bpe_work *w, const char *word, siz
         w->cap_entries = ncap;
     }
     w->entries[w->n_entries] = (tk_bpe_cache_entry){.off = w->ids.n, .n = out->n - first};
-    BR_TRY(tk_ids_append(&w->ids, out->v + first, out->n - first, err));
+    if (out->n > first) BR_TRY(tk_ids_append(&w->ids, out->v + first, out->n - first, err));
     BR_TRY(tk_strmap_put(&w->cache, word, len, (int32_t)w->n_entries, NULL, err));
     w->n_entries++;
     return BR_OK;

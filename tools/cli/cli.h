@@ -20,6 +20,7 @@ int cmd_logits(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Options shared by commands that load a checkpoint folder. */
 typedef struct cli_model_opts {

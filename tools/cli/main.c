@@ -20,6 +20,7 @@ static const command commands[] = {
     {"logits", cmd_logits, "write the logits of a token sequence as a .npy file (prefill or step mode)"},
     {"ppl", cmd_ppl, "perplexity of a checkpoint over a text file"},
     {"bench", cmd_bench, "prefill and decode throughput of a spec (random weights) or a checkpoint"},
+    {"compare", cmd_compare, "layer-by-layer differences against another implementation's hidden states"},
 };
 
 static void usage(FILE *out) {
