@@ -301,6 +301,42 @@ static void test_kv_cache_grows(void **state) {
     br_model_free(m);
 }
 
+static char noticed[512];
+static void keep_notice(void *user, const char *message) {
+    (void)user;
+    snprintf(noticed, sizeof noticed, "%s", message);
+}
+
+/* Weights that do not fit are refused before anything is allocated (Jamba-v0.1: 192 GiB in f32), and a
+ * sequence that passes the spec's context is said once. */
+static void test_memory_refused_and_context_noticed(void **state) {
+    (void)state;
+    br_spec *spec = NULL;
+    br_model *m = NULL;
+    br_error err = {0};
+    assert_int_equal(br_spec_load(br_test_path("architectures/jamba-v0.1.yaml"), &spec, &err), BR_OK);
+    assert_int_equal(br_model_create_random(spec, 1, &m, &err), BR_ERR_NOMEM);
+    assert_non_null(strstr(err.message, "nothing was allocated"));
+    assert_null(m);
+    const char *yaml = "name: short\nmodel: {d_model: 16, vocab_size: 32, context: 8}\n"
+                       "blocks: {a: {type: attention, heads: 2}}\nlayers: [a]\n";
+    assert_int_equal(br_spec_parse(yaml, strlen(yaml), "short.yaml", &spec, &err), BR_OK);
+    assert_int_equal(br_model_create_random(spec, 1, &m, &err), BR_OK);
+    br_state *s = NULL;
+    int slot = 0;
+    int32_t ids[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    assert_int_equal(br_state_create(m, 1, 32, &s, &err), BR_OK);
+    br_set_notice_handler(keep_notice, NULL);
+    noticed[0] = '\0';
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, ids, 6, BR_LOGITS_NONE, NULL, &err), BR_OK);
+    assert_string_equal(noticed, ""); /* within the context */
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, ids + 6, 6, BR_LOGITS_NONE, NULL, &err), BR_OK);
+    br_set_notice_handler(NULL, NULL);
+    assert_non_null(strstr(noticed, "passed the 8 tokens"));
+    br_state_free(s);
+    br_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_step_matches_prefill),
@@ -310,6 +346,7 @@ int main(void) {
         cmocka_unit_test(test_failure_mid_pass_breaks_the_slot),
         cmocka_unit_test(test_nonfinite_logits_refused),
         cmocka_unit_test(test_kv_cache_grows),
+        cmocka_unit_test(test_memory_refused_and_context_noticed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
