@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "base/hash.h"
 #include "braid.h"
 
 #define SEEN_MAX 256
@@ -26,19 +28,13 @@ void br_set_notice_handler(br_notice_fn fn, void *user) {
     pthread_mutex_unlock(&lock);
 }
 
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 14695981039346656037ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 void br_notice(const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const uint64_t h = fnv1a(msg);
+    const uint64_t h = br_fnv1a(BR_FNV1A_START, msg, strlen(msg));
     pthread_mutex_lock(&lock);
     int fresh = 1;
     for (int i = 0; i < n_seen && fresh; i++) fresh = seen[i] != h;

@@ -8,16 +8,37 @@
 
 static double item_bytes(const br_param *p) { return (double)p->numel * (double)br_dtype_size(p->dtype); }
 
+static br_block_costs block_costs(const br_block_inst *inst) {
+    br_block_costs bc = {0};
+    if (inst->type->costs) inst->type->costs(inst->cfg, &inst->dims, &bc);
+    return bc;
+}
+
 void br_plan_costs_compute(const br_plan *plan, br_dtype kv_dtype, br_plan_costs *c) {
     memset(c, 0, sizeof *c);
     const struct br_spec *spec = plan->spec;
-    double stored = 0;
-    for (size_t i = 0; i < plan->weights.n; i++) stored += item_bytes(&plan->weights.items[i]);
+    double stored = (double)br_weights_bytes(&plan->weights);
     const br_param *embed = br_weights_find(&plan->weights, "embed.weight");
     if (embed && !spec->tie_embeddings) {
         stored -= item_bytes(embed);
         c->row_bytes = item_bytes(embed) / (double)spec->vocab_size;
     }
+    /* one walk over the invocations: how often each instance runs, and the attention ones */
+    int uses[plan->n_insts + 1];
+    memset(uses, 0, sizeof uses);
+    for (int u = 0; u < plan->n_units; u++)
+        for (int b = 0; b < plan->units[u].def->n_blocks; b++) {
+            const br_block_inst *inst = plan->units[u].blocks[b];
+            const br_site *site = &plan->units[u].sites[b];
+            uses[inst - plan->insts]++;
+            if (site->kv_id >= 0 && c->n_attention < 64) {
+                const br_state_need *n = &plan->kv_need[site->kv_id];
+                c->attn_flops[c->n_attention] = block_costs(inst).flops_per_context;
+                c->attn_window[c->n_attention] = n->kv_window;
+                c->kv_bytes_per_token[c->n_attention] = (double)n->kv_elems_per_token * (double)br_dtype_size(kv_dtype);
+                c->n_attention++;
+            }
+        }
     double active_params = 0;
     for (int i = 0; i < plan->n_insts; i++) {
         const br_block_inst *inst = &plan->insts[i];
@@ -25,11 +46,7 @@ void br_plan_costs_compute(const br_plan *plan, br_dtype kv_dtype, br_plan_costs
         const size_t plen = strlen(plan->inst_prefix[i]);
         for (size_t k = 0; k < plan->weights.n; k++)
             if (!strncmp(plan->weights.items[k].name, plan->inst_prefix[i], plen)) bytes += item_bytes(&plan->weights.items[k]);
-        int uses = 0;
-        for (int u = 0; u < plan->n_units; u++)
-            for (int b = 0; b < plan->units[u].def->n_blocks; b++) uses += plan->units[u].blocks[b] == inst;
-        br_block_costs bc = {0};
-        if (inst->type->costs) inst->type->costs(inst->cfg, &inst->dims, &bc);
+        const br_block_costs bc = block_costs(inst);
         const double total = (double)plan->inst_params[i];
         const double active = inst->type->active_params ? (double)inst->type->active_params(inst->cfg, &inst->dims,
                                                                                              plan->inst_params[i])
@@ -37,30 +54,16 @@ void br_plan_costs_compute(const br_plan *plan, br_dtype kv_dtype, br_plan_costs
         if (bc.routed_share > 0 && bc.routed_share < 1 && total > 0) {
             /* the inactive parameters are the unused experts: experts = inactive / (1 - share) */
             const double expert_params = (total - active) / (1.0 - bc.routed_share), share_bytes = bytes / total;
-            c->expert_bytes += uses * expert_params * share_bytes;
+            c->expert_bytes += uses[i] * expert_params * share_bytes;
             stored -= expert_params * share_bytes;
             c->routed_share = bc.routed_share;
         }
-        stored += (uses - 1) * bytes; /* a shared block is read at each invocation */
-        active_params += uses * active;
+        stored += (uses[i] - 1) * bytes; /* a shared block is read at each invocation */
+        active_params += uses[i] * active;
     }
     c->dense_bytes = stored;
     /* active matrix parameters per token: the blocks' active ones plus the logits head */
     c->matrix_flops = 2.0 * active_params;
-    for (int u = 0; u < plan->n_units; u++)
-        for (int b = 0; b < plan->units[u].def->n_blocks; b++) {
-            const br_block_inst *inst = plan->units[u].blocks[b];
-            const br_site *site = &plan->units[u].sites[b];
-            br_block_costs bc = {0};
-            if (inst->type->costs) inst->type->costs(inst->cfg, &inst->dims, &bc);
-            if (site->kv_id >= 0 && c->n_attention < 64) {
-                const br_state_need *n = &plan->kv_need[site->kv_id];
-                c->attn_flops[c->n_attention] = bc.flops_per_context;
-                c->attn_window[c->n_attention] = n->kv_window;
-                c->kv_bytes_per_token[c->n_attention] = (double)n->kv_elems_per_token * (double)br_dtype_size(kv_dtype);
-                c->n_attention++;
-            }
-        }
     for (int s = 0; s < plan->n_state; s++)
         c->state_bytes += (double)(plan->state_need[s].conv_elems + plan->state_need[s].ssm_elems) * 4.0;
 }

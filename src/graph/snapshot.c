@@ -27,38 +27,32 @@
 #include "base/dtype.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "base/hash.h"
 #include "graph/model.h"
 #include "graph/state.h"
 
 #define MAGIC "BRAIDST"
 #define VERSION 1u
-#define FNV_START 14695981039346656037ull
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
-    return h;
-}
 
 static uint64_t structure_hash(const struct br_model *m) {
     const br_plan *plan = &m->plan;
-    uint64_t h = fnv(FNV_START, m->spec->name, strlen(m->spec->name));
+    uint64_t h = br_fnv1a(BR_FNV1A_START, m->spec->name, strlen(m->spec->name));
     const int64_t dims[3] = {m->spec->d_model, m->spec->vocab_size, plan->n_units};
-    h = fnv(h, dims, sizeof dims);
+    h = br_fnv1a(h, dims, sizeof dims);
     for (int e = 0; e < plan->n_state; e++) {
-        h = fnv(h, &plan->state_need[e].conv_elems, sizeof(int64_t));
-        h = fnv(h, &plan->state_need[e].ssm_elems, sizeof(int64_t));
+        h = br_fnv1a(h, &plan->state_need[e].conv_elems, sizeof(int64_t));
+        h = br_fnv1a(h, &plan->state_need[e].ssm_elems, sizeof(int64_t));
     }
     for (int k = 0; k < plan->n_kv; k++) {
-        h = fnv(h, &plan->kv_need[k].kv_elems_per_token, sizeof(int64_t));
-        h = fnv(h, &plan->kv_need[k].kv_window, sizeof(int));
+        h = br_fnv1a(h, &plan->kv_need[k].kv_elems_per_token, sizeof(int64_t));
+        h = br_fnv1a(h, &plan->kv_need[k].kv_window, sizeof(int));
     }
     return h;
 }
 
 /* The first values of every stored tensor as bf16 bits: the same on every device and matrix type. */
 static br_status weights_hash(const struct br_model *m, uint64_t *out, br_error *err) {
-    uint64_t h = FNV_START;
+    uint64_t h = BR_FNV1A_START;
     for (size_t i = 0; i < m->plan.weights.n; i++) {
         const br_param *p = &m->plan.weights.items[i];
         if (p->derived || !p->data) continue;
@@ -69,8 +63,8 @@ static br_status weights_hash(const struct br_model *m, uint64_t *out, br_error 
         BR_TRY(br_dev_download(m->dev, raw, p->data, n * es, err));
         br_to_f32(f, raw, p->dtype, n);
         br_from_f32(b, f, BR_BF16, n);
-        h = fnv(h, p->name, strlen(p->name));
-        h = fnv(h, b, n * sizeof *b);
+        h = br_fnv1a(h, p->name, strlen(p->name));
+        h = br_fnv1a(h, b, n * sizeof *b);
     }
     *out = h;
     return BR_OK;
@@ -117,19 +111,25 @@ static br_status run_up(void *p, size_t cache_off, size_t file_off, size_t bytes
     return br_dev_upload(c->dev, c->cache + cache_off, c->file + file_off, bytes, err);
 }
 
+/* KV rows of entry k a sequence at `position` holds: its last `window` positions (a ring), or all of them
+ * (a cache that grows; br_state_reserve makes room before rows are moved). */
+static int64_t rows_held(const struct br_state *s, int k, int64_t position) {
+    const int64_t window = s->plan->kv_need[k].kv_window;
+    return window && window < position ? window : position;
+}
+
+/* Bytes of K (or V) rows of entry k at `position`. */
+static size_t kv_half_bytes(const struct br_state *s, int k, int64_t position) {
+    return (size_t)rows_held(s, k, position) * (size_t)(s->plan->kv_need[k].kv_elems_per_token / 2) *
+           br_dtype_size(s->kv_dtype);
+}
+
 /* Bytes of the body after the header for this state and position (the same on save and load). */
 static size_t body_bytes(const struct br_state *s, int64_t position, int64_t n_history) {
     size_t n = 0;
     for (int e = 0; e < s->plan->n_state; e++)
         n += (size_t)(s->plan->state_need[e].conv_elems + s->plan->state_need[e].ssm_elems) * sizeof(float);
-    for (int k = 0; k < s->plan->n_kv; k++) {
-        const int64_t cap = s->plan->kv_need[k].kv_window && s->plan->kv_need[k].kv_window < s->max_context
-                                ? s->plan->kv_need[k].kv_window
-                                : s->max_context;
-        const int64_t rows = position < cap ? position : cap;
-        n += sizeof(int64_t) + 2 * (size_t)rows * (size_t)(s->plan->kv_need[k].kv_elems_per_token / 2) *
-                                   br_dtype_size(s->kv_dtype);
-    }
+    for (int k = 0; k < s->plan->n_kv; k++) n += sizeof(int64_t) + 2 * kv_half_bytes(s, k, position);
     return n + (size_t)n_history * sizeof(int32_t);
 }
 
@@ -149,8 +149,8 @@ static br_status move_slot(struct br_state *s, int slot, int64_t position, char 
         }
     }
     for (int k = 0; k < plan->n_kv; k++) {
-        const int64_t rows = position < s->kv_cap[k] ? position : s->kv_cap[k];
-        const size_t half = (size_t)rows * (size_t)(plan->kv_need[k].kv_elems_per_token / 2) * br_dtype_size(s->kv_dtype);
+        const int64_t rows = rows_held(s, k, position);
+        const size_t half = kv_half_bytes(s, k, position);
         if (down) memcpy(buf + off, &rows, sizeof rows);
         off += sizeof rows;
         io_ctx kc = {s->dev, buf, s->k[k]}, vc = {s->dev, buf, s->v[k]};
@@ -179,7 +179,7 @@ br_status br_state_save(const br_model *m, const br_state *state, int slot, cons
     br_status st = move_slot(s, slot, h.position, buf + sizeof h, 1, err);
     if (st == BR_OK && n_history) memcpy(buf + total - sizeof(uint64_t) - n_history * sizeof(int32_t), history,
                                          n_history * sizeof(int32_t));
-    const uint64_t sum = fnv(FNV_START, buf, total - sizeof sum);
+    const uint64_t sum = br_fnv1a(BR_FNV1A_START, buf, total - sizeof sum);
     memcpy(buf + total - sizeof sum, &sum, sizeof sum);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -222,7 +222,7 @@ br_status br_state_load(const br_model *m, br_state *s, int slot, const char *pa
             st = BR_FAIL(err, BR_ERR_PARSE, "%s: %zu bytes, which is not the size of a snapshot of this model at "
                          "position %lld (truncated, or made for another model or context)", path, len,
                          (long long)h.position);
-        else if (fnv(FNV_START, buf, len - sizeof sum) != sum)
+        else if (br_fnv1a(BR_FNV1A_START, buf, len - sizeof sum) != sum)
             st = BR_FAIL(err, BR_ERR_PARSE, "%s: the checksum does not match: the file is damaged", path);
         else if (h.structure != structure_hash(m))
             st = BR_FAIL(err, BR_ERR_INVALID_ARG, "%s: the snapshot was made by another model (its layers and sizes "

@@ -19,13 +19,6 @@
 
 #define KV_FIRST 2048 /* tokens a growing KV cache holds at first */
 
-static void human(double b, char *buf, size_t cap) {
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) b /= 1024, u++;
-    snprintf(buf, cap, "%.2f %s", b, unit[u]);
-}
-
 /* Bytes of K (or V) of KV entry k at `cap` tokens for every slot. */
 static size_t kv_half_bytes(const struct br_state *s, int k, int64_t cap) {
     return (size_t)s->n_slots * (size_t)cap * (size_t)(s->plan->kv_need[k].kv_elems_per_token / 2) *
@@ -52,22 +45,15 @@ br_status br_state_create_for(const br_plan *plan, const br_device *dev, br_dtyp
     s->kv_dtype = kv_dtype;
     s->scratch.dev = dev;
     s->host_scratch.dev = &br_cpu_device;
-    br_status st = BR_OK;
-    double need = 0;
-    for (int e = 0; e < plan->n_state; e++)
-        need += (double)n_slots * (double)(plan->state_need[e].conv_elems + plan->state_need[e].ssm_elems) * 4.0;
+    double need = (double)br_state_recurrent_bytes(s);
     for (int k = 0; k < plan->n_kv; k++)
-        need += 2.0 * (double)n_slots * (double)kv_first_cap(&plan->kv_need[k], max_context) *
-                (double)(plan->kv_need[k].kv_elems_per_token / 2) * (double)br_dtype_size(kv_dtype);
-    const size_t have = br_dev_available(dev);
-    if (have && need > (double)have) {
-        char n[32], h[32];
-        human(need, n, sizeof n);
-        human((double)have, h, sizeof h);
+        need += 2.0 * (double)kv_half_bytes(s, k, kv_first_cap(&plan->kv_need[k], max_context));
+    char what[96];
+    snprintf(what, sizeof what, "a state of %d slots (recurrent states and first KV caches)", n_slots);
+    br_status st = br_dev_check_room(dev, need, what, "nothing was allocated", err);
+    if (st != BR_OK) {
         free(s);
-        return BR_FAIL(err, BR_ERR_NOMEM, "a state of %d slots needs %s (recurrent states and first KV caches) and %s is "
-                       "available on the %s; nothing was allocated", n_slots, n, h,
-                       dev->backend == BR_BACKEND_CPU ? "CPU" : "GPU");
+        return st;
     }
     if (!(s->pos = br_calloc((size_t)n_slots, sizeof *s->pos, err)) ||
         !(s->broken = br_calloc((size_t)n_slots, sizeof *s->broken, err)) ||
@@ -117,15 +103,9 @@ br_status br_state_reserve(struct br_state *s, int64_t tokens, br_error *err) {
         grow = 1;
     }
     if (!grow) return BR_OK;
-    const size_t have = br_dev_available(s->dev);
-    if (have && need > (double)have) {
-        char n[32], h[32];
-        human(need, n, sizeof n);
-        human((double)have, h, sizeof h);
-        return BR_FAIL(err, BR_ERR_NOMEM, "the KV caches must grow to %lld tokens for a sequence of %lld tokens, which "
-                       "takes %s more on the %s and %s is available; nothing changed", (long long)tokens,
-                       (long long)tokens, n, s->dev->backend == BR_BACKEND_CPU ? "CPU" : "GPU", h);
-    }
+    char what[96];
+    snprintf(what, sizeof what, "growing the KV caches for a sequence of %lld tokens", (long long)tokens);
+    BR_TRY(br_dev_check_room(s->dev, need, what, "nothing changed", err));
     /* all new buffers first: a failure leaves every cache as it was */
     void **nk = calloc((size_t)plan->n_kv + 1, sizeof *nk), **nv = calloc((size_t)plan->n_kv + 1, sizeof *nv);
     br_status st = nk && nv ? BR_OK : BR_FAIL(err, BR_ERR_NOMEM, "out of host memory growing the KV caches");

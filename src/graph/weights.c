@@ -13,12 +13,10 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "base/hash.h"
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
+/* FNV-1a of a name, from the start value braid has always used here (random weights depend on it) */
+static uint64_t hash_str(const char *s) { return br_fnv1a(1469598103934665603ull, s, strlen(s)); }
 
 static br_status rehash(br_weights *w, size_t n_slots, br_error *err) {
     size_t *slots = br_calloc(n_slots, sizeof *slots, err);
@@ -95,28 +93,22 @@ void br_weights_clear(br_weights *w) {
     memset(w, 0, sizeof *w);
 }
 
-static void human_bytes(double b, char *buf, size_t cap) {
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) b /= 1024, u++;
-    snprintf(buf, cap, "%.2f %s", b, unit[u]);
-}
-
 br_status br_weights_check_fits(const br_weights *w, const br_device *dev, br_dtype matmul_dtype, const char *what,
                                 br_error *err) {
     double need = 0;
     for (size_t i = 0; i < w->n; i++)
         need += (double)w->items[i].numel * (double)br_dtype_size(w->items[i].matmul ? matmul_dtype : BR_F32);
-    const size_t have = br_dev_available(dev);
-    if (!have || need <= (double)have) return BR_OK;
-    char n[32], h[32];
-    human_bytes(need, n, sizeof n);
-    human_bytes((double)have, h, sizeof h);
-    return BR_FAIL(err, BR_ERR_NOMEM, "%s needs %s for its weights on the %s (%s) and %s is available; nothing was "
-                   "allocated", what, n, dev->backend == BR_BACKEND_CPU ? "CPU" : "GPU",
-                   matmul_dtype == BR_F32 ? "all in f32" : matmul_dtype == BR_BF16 ? "matrices in bf16, the rest in f32"
-                                                                                     : "matrices in f16, the rest in f32",
-                   h);
+    char whose[256];
+    snprintf(whose, sizeof whose, "%s, for its weights (%s),", what,
+             matmul_dtype == BR_F32 ? "all in f32" : matmul_dtype == BR_BF16 ? "matrices in bf16, the rest in f32"
+                                                                               : "matrices in f16, the rest in f32");
+    return br_dev_check_room(dev, need, whose, "nothing was allocated", err);
+}
+
+int64_t br_weights_bytes(const br_weights *w) {
+    int64_t total = 0;
+    for (size_t i = 0; i < w->n; i++) total += w->items[i].numel * (int64_t)br_dtype_size(w->items[i].dtype);
+    return total;
 }
 
 br_status br_weights_upload(br_weights *w, const br_device *dev, br_dtype matmul_dtype, br_error *err) {

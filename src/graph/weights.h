@@ -48,6 +48,8 @@ br_param *br_weights_find(const br_weights *w, const char *name);
  * rest as f32; `what` names the model in the message. */
 br_status br_weights_check_fits(const br_weights *w, const br_device *dev, br_dtype matmul_dtype, const char *what,
                                 br_error *err);
+/* Bytes the tensors take as they are stored now. */
+int64_t br_weights_bytes(const br_weights *w);
 void br_weights_clear(br_weights *w);
 
 /* Allocates every unfilled tensor and fills it from its init rule with a

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/hash.h"
 
 #define MAX_DEPTH 64
 #define MAX_NODES 1000000 /* a spec is hundreds of nodes; aliases repeat what they name, so this bounds them */
@@ -66,8 +67,7 @@ static long duplicate_key(br_ynode *const *keys, size_t count, size_t *first, br
     if (!slot) return -2;
     long dup = -1;
     for (size_t i = 0; i < count && dup < 0; i++) {
-        uint64_t h = 14695981039346656037ull;
-        for (const char *c = keys[i]->scalar; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+        const uint64_t h = br_fnv1a(BR_FNV1A_START, keys[i]->scalar, strlen(keys[i]->scalar));
         for (size_t k = (size_t)h & (cap - 1);; k = (k + 1) & (cap - 1)) {
             if (!slot[k]) {
                 slot[k] = i + 1;

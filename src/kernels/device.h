@@ -74,6 +74,10 @@ br_status br_dev_measure(const br_device *dev, br_dev_ceilings *out, br_error *e
 void br_dev_memory(const br_device *dev, size_t *used, size_t *total);
 /* Bytes that can still be allocated on the device (the CPU: MemAvailable); 0 when unknown. */
 size_t br_dev_available(const br_device *dev);
+/* Memory planned before it is taken: BR_OK when `need` bytes fit in what the device has available (or
+ * that is unknown), else BR_ERR_NOMEM saying "<what> needs <need> on the <CPU|GPU> and <have> is
+ * available; <outcome>" (outcome: what the caller left as it was). */
+br_status br_dev_check_room(const br_device *dev, double need, const char *what, const char *outcome, br_error *err);
 /* Copies bytes within the device (ordered with its kernels). */
 br_status br_dev_copy(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err);
 

@@ -143,20 +143,13 @@ static int bench_decode(bench_run *b, br_model *m, int B, int P, int steps, int 
     return rc;
 }
 
-static int64_t weight_bytes(const br_model *m) {
-    int64_t total = 0;
-    for (size_t i = 0; i < m->plan.weights.n; i++)
-        total += m->plan.weights.items[i].numel * (int64_t)br_dtype_size(m->plan.weights.items[i].dtype);
-    return total;
-}
-
 static int write_json(const char *path, const char *target, const bench_run *b) {
     json_t *root = json_pack("{s:s, s:s, s:s, s:{s:f, s:f, s:s}, s:I, s:I, s:O, s:O}", "target", target, "device",
                              br_model_device_info(b->m), "kv_dtype", br_dtype_name(br_model_kv_dtype(b->m)), "ceilings",
                              "copy_gb_per_s", b->ceil.copy_bytes_per_s / 1e9, "matmul_tflops",
                              b->ceil.matmul_flops_per_s / 1e12, "matmul", b->ceil.matmul_what, "weight_bytes",
-                             (json_int_t)weight_bytes(b->m), "peak_device_bytes", (json_int_t)b->peak_used, "prefill",
-                             b->prefill, "decode", b->decode);
+                             (json_int_t)br_weights_bytes(&b->m->plan.weights), "peak_device_bytes",
+                             (json_int_t)b->peak_used, "prefill", b->prefill, "decode", b->decode);
     int rc = 0;
     if (!root || json_dump_file(root, path, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "braid: cannot write %s\n", path);
@@ -214,7 +207,7 @@ int cmd_bench(int argc, char **argv) {
     if (!rc) {
         br_plan_costs_compute(&m->plan, br_model_kv_dtype(m), &b.costs);
         char wb[32];
-        cli_bytes(weight_bytes(m), wb, sizeof wb);
+        cli_bytes(br_weights_bytes(&m->plan.weights), wb, sizeof wb);
         printf("%s on %s (set up in %.1f s)\n", target, br_model_device_info(m), cli_now() - t0);
         if (ceilings)
             printf("  ceilings, measured now: copy %.0f GB/s, %s %.1f TFLOP/s; weights %s\n", b.ceil.copy_bytes_per_s / 1e9,

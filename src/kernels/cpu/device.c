@@ -202,6 +202,23 @@ size_t br_dev_available(const br_device *dev) {
     return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
 }
 
+static void bytes_text(double b, char *buf, size_t cap) {
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) b /= 1024, u++;
+    snprintf(buf, cap, "%.2f %s", b, unit[u]);
+}
+
+br_status br_dev_check_room(const br_device *dev, double need, const char *what, const char *outcome, br_error *err) {
+    const size_t have = br_dev_available(dev);
+    if (!have || need <= (double)have) return BR_OK;
+    char n[32], h[32];
+    bytes_text(need, n, sizeof n);
+    bytes_text((double)have, h, sizeof h);
+    return BR_FAIL(err, BR_ERR_NOMEM, "%s needs %s on the %s and %s is available; %s", what, n,
+                   ON_CUDA(dev) ? "GPU" : "CPU", h, outcome);
+}
+
 br_status br_dev_copy(const br_device *dev, void *dst, const void *src, size_t bytes, br_error *err) {
 #ifdef BRAID_HAVE_CUDA
     if (ON_CUDA(dev)) return br_cuda_copy_within(dev, dst, src, bytes, err);
