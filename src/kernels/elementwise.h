@@ -9,7 +9,6 @@
  *   mul_silu      y[r, c] *= silu(z[r, c])
  *   embed         out[i, :] = table[ids[i], :] * scale   (table f32 or bf16)
  *   gather_rows   dst[r, :] = src[idx[r], :]
- *   scatter_add   dst[idx[r], :] += w[r] * src[r, :]   (idx distinct)
  * Index arrays are int32 on the same device as the data.
  */
 #ifndef BR_KERNELS_ELEMENTWISE_H
@@ -27,8 +26,6 @@ void br_cpu_mul_silu(const br_device *dev, int rows, int cols, float *y, int ldy
 void br_cpu_embed(const br_device *dev, int n, int dim, const int32_t *ids, br_mat table, float scale, float *out);
 void br_cpu_gather_rows(const br_device *dev, int rows, int cols, const int32_t *idx, const float *src, int lds,
                         float *dst, int ldd);
-void br_cpu_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w, const float *src,
-                        int lds, float *dst, int ldd);
 
 #ifdef BRAID_HAVE_CUDA
 void br_cuda_axpby(const br_device *dev, int rows, int cols, float a, const float *x, int ldx, float b, float *y,
@@ -39,8 +36,6 @@ void br_cuda_mul_silu(const br_device *dev, int rows, int cols, float *y, int ld
 void br_cuda_embed(const br_device *dev, int n, int dim, const int32_t *ids, br_mat table, float scale, float *out);
 void br_cuda_gather_rows(const br_device *dev, int rows, int cols, const int32_t *idx, const float *src, int lds,
                          float *dst, int ldd);
-void br_cuda_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w,
-                         const float *src, int lds, float *dst, int ldd);
 #endif
 
 #endif /* BR_KERNELS_ELEMENTWISE_H */

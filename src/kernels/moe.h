@@ -74,8 +74,10 @@ void br_cuda_moe_combine(const br_device *dev, int n, int top_k, int cols, const
                          const float *src, int lds, float *y, int ldy);
 #endif
 
-/* The CUDA router keeps a token's scores in shared memory: experts up to this. */
+/* The CUDA router keeps a token's scores in shared memory: experts up to this;
+ * one lane of its warp finishes each pick's weight: top_k up to this. */
 #define BR_CUDA_MOE_MAX_EXPERTS 512
+#define BR_CUDA_MOE_MAX_TOP_K 32
 #define BR_CUDA_MOE_DEVICE_ROWS 1024
 
 #endif /* BR_KERNELS_MOE_H */

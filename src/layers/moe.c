@@ -132,6 +132,12 @@ static br_status moe_bind(const void *cfg, const br_block_dims *d, const br_wsco
     return BR_OK;
 }
 
+/* An expert's activation: h [rows, F] from its up projection gu [rows, up_rows(F)]. */
+static void expert_act(const br_device *dev, const moe_cfg *c, int rows, int F, const float *gu, float *h) {
+    if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, rows, F, gu, up_rows(c, F), 1.0f, h);
+    else BR_K(dev, act, (br_act)c->activation, (size_t)rows * F, gu, h);
+}
+
 /* The routed experts of n tokens x [n, in] -> y [n, D] (overwritten). */
 static br_status moe_experts(const moe_cfg *c, const moe_w *w, br_exec *ex, const br_site *site, int n, const float *x,
                              int in, float *y, int D, br_error *err) {
@@ -159,8 +165,7 @@ static br_status moe_experts(const moe_cfg *c, const moe_w *w, br_exec *ex, cons
     const br_moe_linear_args up = {.rows = rows, .in = in, .out = U, .experts = E, .offsets = offsets, .x = xs, .ldx = in,
                                    .w = w->up, .y = gu, .ldy = U};
     BR_K(dev, moe_linear, &up);
-    if (c->gated) BR_K(dev, gated_act, (br_act)c->activation, rows, F, gu, U, 1.0f, h);
-    else BR_K(dev, act, (br_act)c->activation, (size_t)rows * F, gu, h);
+    expert_act(dev, c, rows, F, gu, h);
     const br_moe_linear_args down = {.rows = rows, .in = F, .out = D, .experts = E, .offsets = offsets, .x = h, .ldx = F,
                                      .w = w->down, .y = eo, .ldy = D};
     BR_K(dev, moe_linear, &down);
@@ -185,8 +190,7 @@ static br_status moe_run(const br_block_inst *blk, br_exec *ex, const br_site *s
         float *sgu = br_exec_scratch(ex, (size_t)n * Us, err), *sh = br_exec_scratch(ex, (size_t)n * Fs, err);
         if (!sgu || !sh) return BR_ERR_NOMEM;
         BR_TRY(br_lin_run(&w->shared_up, ex, site, n, x, in, sgu, Us, 0.0f, err));
-        if (c->gated) BR_K(ex->dev, gated_act, (br_act)c->activation, n, Fs, sgu, Us, 1.0f, sh);
-        else BR_K(ex->dev, act, (br_act)c->activation, (size_t)n * Fs, sgu, sh);
+        expert_act(ex->dev, c, n, Fs, sgu, sh);
         BR_TRY(br_lin_run(&w->shared_down, ex, site, n, sh, Fs, y, D, 1.0f, err));
     }
     return BR_OK;
@@ -194,9 +198,9 @@ static br_status moe_run(const br_block_inst *blk, br_exec *ex, const br_site *s
 
 static br_status moe_gpu_check(const void *cfg, const br_block_dims *d, br_error *err) {
     const moe_cfg *c = cfg;
-    if (c->experts > BR_CUDA_MOE_MAX_EXPERTS || c->top_k > 32)
-        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%d experts, top_k %d: the CUDA router handles up to %d experts and top_k 32",
-                       c->experts, c->top_k, BR_CUDA_MOE_MAX_EXPERTS);
+    if (c->experts > BR_CUDA_MOE_MAX_EXPERTS || c->top_k > BR_CUDA_MOE_MAX_TOP_K)
+        return BR_FAIL(err, BR_ERR_UNSUPPORTED, "%d experts, top_k %d: the CUDA router handles up to %d experts and top_k %d",
+                       c->experts, c->top_k, BR_CUDA_MOE_MAX_EXPERTS, BR_CUDA_MOE_MAX_TOP_K);
     return BR_OK;
 }
 

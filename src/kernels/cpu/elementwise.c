@@ -46,12 +46,3 @@ void br_cpu_gather_rows(const br_device *dev, int rows, int cols, const int32_t 
                         float *dst, int ldd) {
     for (int r = 0; r < rows; r++) memcpy(dst + (long)r * ldd, src + (long)idx[r] * lds, (size_t)cols * sizeof(float));
 }
-
-void br_cpu_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w, const float *src,
-                        int lds, float *dst, int ldd) {
-    for (int r = 0; r < rows; r++) {
-        float *d = dst + (long)idx[r] * ldd;
-        const float *s = src + (long)r * lds;
-        for (int c = 0; c < cols; c++) d[c] += w[r] * s[c];
-    }
-}

@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "convert.cuh"
 #include "cuda_common.cuh"
 #include "cudnn_attention.h"
 
@@ -34,11 +35,17 @@ extern "C" {
 #define THREADS 128
 #define MAX_HD BR_CUDA_ATTN_MAX_HEAD_DIM
 
-__device__ __forceinline__ float kv_f(float x) { return x; }
-__device__ __forceinline__ float kv_f(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename KT> __device__ __forceinline__ KT kv_from(float x);
-template <> __device__ __forceinline__ float kv_from<float>(float x) { return x; }
-template <> __device__ __forceinline__ __nv_bfloat16 kv_from<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
+/* Rotates pair f of one head's row v by position pos (attention.h gives the pairs of each style). */
+__device__ __forceinline__ void rope_pair(float *v, int f, int rot, float theta, int style, int64_t pos) {
+    const int half = rot / 2;
+    const float inv_freq = 1.0f / powf(theta, (float)(2 * f) / (float)rot);
+    float s, c;
+    sincosf((float)pos * inv_freq, &s, &c);
+    const int i0 = style == BR_ROPE_NEOX ? f : 2 * f, i1 = style == BR_ROPE_NEOX ? f + half : 2 * f + 1;
+    const float a0 = v[i0], a1 = v[i1];
+    v[i0] = a0 * c - a1 * s;
+    v[i1] = a1 * c + a0 * s;
+}
 
 __global__ void k_rope(int n, int heads, int hd, int rot, float theta, int style, const int64_t *__restrict__ pos,
                        float *x, int ldx) {
@@ -46,15 +53,7 @@ __global__ void k_rope(int n, int heads, int hd, int rot, float theta, int style
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)n * heads * half; i += (long)gridDim.x * blockDim.x) {
         const long r = i / ((long)heads * half);
         const int h = (int)(i / half % heads), f = (int)(i % half);
-        const float inv_freq = 1.0f / powf(theta, (float)(2 * f) / (float)rot);
-        const float ang = (float)pos[r] * inv_freq;
-        float s, c;
-        sincosf(ang, &s, &c);
-        float *v = x + r * ldx + (long)h * hd;
-        const int i0 = style == BR_ROPE_NEOX ? f : 2 * f, i1 = style == BR_ROPE_NEOX ? f + half : 2 * f + 1;
-        const float a0 = v[i0], a1 = v[i1];
-        v[i0] = a0 * c - a1 * s;
-        v[i1] = a1 * c + a0 * s;
+        rope_pair(x + r * ldx + (long)h * hd, f, rot, theta, style, pos[r]);
     }
 }
 
@@ -77,8 +76,8 @@ __global__ void k_kv_store(br_kv_cache c, int slot, int64_t pos0, int rows, cons
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * c.row; i += (long)gridDim.x * blockDim.x) {
         const long j = i / c.row, d = i % c.row;
         const long at = ((long)slot * c.cap + (pos0 + j) % c.cap) * c.row + d;
-        kc[at] = kv_from<KT>(k[j * ld + d]);
-        vc[at] = kv_from<KT>(v[j * ld + d]);
+        kc[at] = br_f32_as<KT>(k[j * ld + d]);
+        vc[at] = br_f32_as<KT>(v[j * ld + d]);
     }
 }
 
@@ -93,10 +92,7 @@ __global__ void k_kv_gather(br_kv_cache c, int slot, int64_t pos0, int rows, KT 
     }
 }
 
-static unsigned grid_for(long n) {
-    long b = (n + 255) / 256;
-    return (unsigned)(b < 65535 ? (b > 0 ? b : 1) : 65535);
-}
+static unsigned grid_for(long n) { return br_grid_stride(n, 256); }
 
 extern "C" void br_cuda_kv_store(const br_device *dev, const br_kv_cache *c, int slot, int64_t pos0, int rows,
                                  const float *k, const float *v, int ld) {
@@ -120,16 +116,21 @@ extern "C" void br_cuda_kv_gather(const br_device *dev, const br_kv_cache *c, in
     BR_CUDA_LAUNCHED(dev);
 }
 
-/* grid (batch), 128 threads: writes the new k, v rows into the cache rings. */
+/* Sequence b's new rows k (given) and v into its cache row at pos[b]; called by every thread of the block. */
 template <typename KT>
-__global__ void k_kv_append(br_attn_decode_args a) {
-    const int b = blockIdx.x;
+__device__ void append_row(const br_attn_decode_args &a, int b, const float *k) {
     const br_kv_cache c = a.cache;
     const long at = ((long)a.slots[b] * c.cap + a.pos[b] % c.cap) * c.row;
     for (long d = threadIdx.x; d < c.row; d += blockDim.x) {
-        ((KT *)c.k)[at + d] = kv_from<KT>(a.k_new[(long)b * a.ldkv + d]);
-        ((KT *)c.v)[at + d] = kv_from<KT>(a.v_new[(long)b * a.ldkv + d]);
+        ((KT *)c.k)[at + d] = br_f32_as<KT>(k[d]);
+        ((KT *)c.v)[at + d] = br_f32_as<KT>(a.v_new[(long)b * a.ldkv + d]);
     }
+}
+
+/* grid (batch), 128 threads: writes the new k, v rows into the cache rings. */
+template <typename KT>
+__global__ void k_kv_append(br_attn_decode_args a) {
+    append_row<KT>(a, blockIdx.x, a.k_new + (long)blockIdx.x * a.ldkv);
 }
 
 extern "C" void br_cuda_kv_append(const br_device *dev, const br_attn_decode_args *a) {
@@ -146,23 +147,12 @@ __global__ void k_rope_kv_append(br_attn_decode_args a, br_rope_args r) {
     const int64_t pos = a.pos[b];
     float *q = (float *)a.q + (long)b * a.ldq, *k = (float *)a.k_new + (long)b * a.ldkv;
     for (int i = threadIdx.x; i < (a.heads + a.kv_heads) * half; i += blockDim.x) {
-        const int h = i / half, f = i % half;
-        const float inv_freq = 1.0f / powf(r.theta, (float)(2 * f) / (float)r.rot_dim);
-        float sn, cs;
-        sincosf((float)pos * inv_freq, &sn, &cs);
-        float *v = h < a.heads ? q + (long)h * hd : k + (long)(h - a.heads) * hd;
-        const int i0 = r.style == BR_ROPE_NEOX ? f : 2 * f, i1 = r.style == BR_ROPE_NEOX ? f + half : 2 * f + 1;
-        const float a0 = v[i0], a1 = v[i1];
-        v[i0] = a0 * cs - a1 * sn;
-        v[i1] = a1 * cs + a0 * sn;
+        const int h = i / half;
+        rope_pair(h < a.heads ? q + (long)h * hd : k + (long)(h - a.heads) * hd, i % half, r.rot_dim, r.theta, r.style,
+                  pos);
     }
     __syncthreads();
-    const br_kv_cache c = a.cache;
-    const long at = ((long)a.slots[b] * c.cap + pos % c.cap) * c.row;
-    for (long d = threadIdx.x; d < c.row; d += blockDim.x) {
-        ((KT *)c.k)[at + d] = kv_from<KT>(k[d]);
-        ((KT *)c.v)[at + d] = kv_from<KT>(a.v_new[(long)b * a.ldkv + d]);
-    }
+    append_row<KT>(a, b, k);
 }
 
 extern "C" void br_cuda_rope_kv_append(const br_device *dev, const br_attn_decode_args *a, const br_rope_args *r) {
@@ -195,7 +185,7 @@ __device__ void attend_row(const float *qi, const KT *k, const KT *v, long ld, i
         if (j < hi) {
             const KT *kr = k + (long)j * ld;
             float dot = 0.0f;
-            for (int d = 0; d < hd; d++) dot += q[d] * kv_f(kr[d]);
+            for (int d = 0; d < hd; d++) dot += q[d] * br_as_f32(kr[d]);
             s = dot * scale;
         }
         float mv = br_warp_max(s); /* the tile's max over the block */
@@ -216,8 +206,8 @@ __device__ void attend_row(const float *qi, const KT *k, const KT *v, long ld, i
         const int jn = min(THREADS, hi - j0);
         for (int t = 0; t < jn; t++) {
             const KT *vr = v + (long)(j0 + t) * ld;
-            if (tid < hd) acc0 += p[t] * kv_f(vr[tid]);
-            if (tid + THREADS < hd) acc1 += p[t] * kv_f(vr[tid + THREADS]);
+            if (tid < hd) acc0 += p[t] * br_as_f32(vr[tid]);
+            if (tid + THREADS < hd) acc1 += p[t] * br_as_f32(vr[tid + THREADS]);
         }
         m = m_new;
         __syncthreads();
@@ -316,8 +306,8 @@ __global__ void __launch_bounds__(DEC_WARPS * 32) k_attention_decode(br_attn_dec
 #pragma unroll
         for (int i = 0; i < DPL; i++) {
             const int d = lane * DPL + i;
-            kf[i] = d < hd ? kv_f(kc[at + d]) : 0.0f;
-            vf[i] = d < hd ? kv_f(vc[at + d]) : 0.0f;
+            kf[i] = d < hd ? br_as_f32(kc[at + d]) : 0.0f;
+            vf[i] = d < hd ? br_as_f32(vc[at + d]) : 0.0f;
         }
 #pragma unroll
         for (int g2 = 0; g2 < DEC_HEADS; g2++) {

@@ -63,6 +63,11 @@ static inline void *br_cuda_workspace(const br_device *dev, size_t bytes) {
 }
 
 static inline unsigned br_blocks(long n, int threads) { return (unsigned)((n + threads - 1) / threads); }
+/* Blocks for a grid-stride loop over n elements: one per `threads` elements, at least 1, at most 65535 * 16. */
+static inline unsigned br_grid_stride(long n, int threads) {
+    const long b = (n + threads - 1) / threads;
+    return (unsigned)(b < 65535L * 16 ? (b > 0 ? b : 1) : 65535L * 16);
+}
 
 /* After a launch: keep the launch error, if any. */
 #define BR_CUDA_LAUNCHED(dev) br_cuda_note((dev), cudaGetLastError())

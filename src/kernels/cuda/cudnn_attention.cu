@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "convert.cuh"
 #include "cuda_common.cuh"
 #include "cudnn_attention.h"
 
@@ -465,6 +466,24 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Empties plan slot p and claims it for key k. */
+static void plan_claim(struct br_cudnn *c, sdpa_plan *p, const sdpa_key *k) {
+    plan_drop(p);
+    p->used = 1;
+    p->key = *k;
+    p->last_use = c->clock;
+}
+
+/* Builds key k's graph and plan into slot p afresh (with dynamic shapes and sc's kernel cache, or without). */
+static gbuild build(struct br_cudnn *c, sdpa_plan *p, const sdpa_key *k, sdpa_structure *sc, int dynamic) {
+    plan_claim(c, p, k);
+    gbuild g = {}; /* st: CUDNN_STATUS_SUCCESS */
+    g.p = p;
+    build_ops(&g, k);
+    build_plan(&g, c->handle, sc, dynamic);
+    return g;
+}
+
 /* The plan for k: cached, or built now (NULL when cuDNN refuses the shape; said once). */
 static sdpa_plan *plan_for(struct br_cudnn *c, const sdpa_key *k) {
     sdpa_plan *slot = &c->plans[0];
@@ -476,24 +495,14 @@ static sdpa_plan *plan_for(struct br_cudnn *c, const sdpa_key *k) {
         }
         if (!p->used || p->last_use < slot->last_use) slot = p;
     }
-    plan_drop(slot);
-    slot->used = 1;
-    slot->key = *k;
-    slot->last_use = ++c->clock;
+    ++c->clock;
     const double t0 = now_ms();
     sdpa_structure *sc = structure_for(c, k);
-    gbuild g = {slot, 0, {0}, 0, 100, CUDNN_STATUS_SUCCESS, ""};
-    build_ops(&g, k);
-    if (sc && !sc->static_only) build_plan(&g, c->handle, sc, 1);
-    if (!sc || sc->static_only || g.st != CUDNN_STATUS_SUCCESS) { /* without dynamic shapes */
-        if (sc) sc->static_only = 1;
-        plan_drop(slot);
-        slot->used = 1;
-        slot->key = *k;
-        slot->last_use = c->clock;
-        g = (gbuild){slot, 0, {0}, 0, 100, CUDNN_STATUS_SUCCESS, ""};
-        build_ops(&g, k);
-        build_plan(&g, c->handle, sc, 0);
+    const int dynamic = sc && !sc->static_only;
+    gbuild g = build(c, slot, k, sc, dynamic);
+    if (dynamic && g.st != CUDNN_STATUS_SUCCESS) { /* again without dynamic shapes, for this structure from now on */
+        sc->static_only = 1;
+        g = build(c, slot, k, sc, 0);
     }
     if (g.st != CUDNN_STATUS_SUCCESS) {
         char detail[256] = "";
@@ -502,8 +511,8 @@ static sdpa_plan *plan_for(struct br_cudnn *c, const sdpa_key *k) {
                   "own kernel runs it", c->version, k->heads, k->kv_heads, k->head_dim,
                   k->window ? ", a sliding window" : "", k->bottom_right ? " after cached keys" : "", g.what,
                   api.GetErrorString(g.st), detail[0] ? "; " : "", detail);
-        plan_drop(slot);
-        slot->used = 1, slot->refused = 1, slot->key = *k, slot->last_use = c->clock;
+        plan_claim(c, slot, k);
+        slot->refused = 1;
         return NULL;
     }
     if (getenv("BRAID_CUDNN_DEBUG"))
@@ -514,18 +523,6 @@ static sdpa_plan *plan_for(struct br_cudnn *c, const sdpa_key *k) {
 }
 
 /* ---- running ----------------------------------------------------------------------------------------------------- */
-
-/* q [T, ldq] f32 -> qb [T, H*hd] bf16 */
-__global__ void k_q_to_bf16(int T, int width, const float *__restrict__ q, int ldq, __nv_bfloat16 *__restrict__ qb) {
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)T * width; i += (long)gridDim.x * blockDim.x)
-        qb[i] = __float2bfloat16(q[(i / width) * ldq + i % width]);
-}
-
-/* ob [T, H*hd] bf16 -> o [T, ldo] f32 */
-__global__ void k_o_to_f32(int T, int width, const __nv_bfloat16 *__restrict__ ob, float *__restrict__ o, int ldo) {
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)T * width; i += (long)gridDim.x * blockDim.x)
-        o[(i / width) * ldo + i % width] = __bfloat162float(ob[i]);
-}
 
 static size_t round_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -547,11 +544,8 @@ int br_cudnn_attention(const br_device *dev, const br_attn_args *a) {
     const size_t qbytes = round_up((size_t)a->T * width * sizeof(__nv_bfloat16));
     char *ws = (char *)br_cuda_workspace(dev, 2 * qbytes + round_up((size_t)p->workspace));
     if (!ws) return 1; /* the failure is noted on the device: the pass reports it */
-    __nv_bfloat16 *qb = (__nv_bfloat16 *)ws, *ob = (__nv_bfloat16 *)(ws + qbytes);
-    const long n = (long)a->T * width;
-    const unsigned blocks = (unsigned)((n + 255) / 256 < 65535 ? (n + 255) / 256 : 65535);
-    k_q_to_bf16<<<blocks, 256, 0, br_stream(dev)>>>(a->T, width, a->q, a->ldq, qb);
-    BR_CUDA_LAUNCHED(dev);
+    __nv_bfloat16 *qb = (__nv_bfloat16 *)ws, *ob = (__nv_bfloat16 *)(ws + qbytes); /* [T, H*hd] each */
+    br_cuda_convert_rows(dev, a->T, width, a->q, a->ldq, qb, width);
     float scale = a->scale, neg_inf = -INFINITY, left = (float)a->window - (float)(a->S - a->T);
     int32_t s_len = a->S, t_len = a->T;
     int64_t uids[9] = {UID_Q, UID_K, UID_V, UID_O, UID_SCALE, UID_NEG_INF};
@@ -579,8 +573,7 @@ int br_cudnn_attention(const br_device *dev, const br_attn_args *a) {
         p->refused = 1;
         return 0;
     }
-    k_o_to_f32<<<blocks, 256, 0, br_stream(dev)>>>(a->T, width, ob, a->o, a->ldo);
-    BR_CUDA_LAUNCHED(dev);
+    br_cuda_convert_rows(dev, a->T, width, (const __nv_bfloat16 *)ob, width, a->o, a->ldo);
     c->runs++;
     return 1;
 }

@@ -13,10 +13,7 @@ extern "C" {
 
 #define THREADS 256
 
-static unsigned grid_for(long n) {
-    long b = (n + THREADS - 1) / THREADS;
-    return (unsigned)(b < 65535L * 16 ? (b > 0 ? b : 1) : 65535L * 16);
-}
+static unsigned grid_for(long n) { return br_grid_stride(n, THREADS); }
 
 __global__ void k_axpby(int rows, int cols, float a, const float *__restrict__ x, int ldx, float b, float *y, int ldy) {
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
@@ -99,17 +96,3 @@ extern "C" void br_cuda_gather_rows(const br_device *dev, int rows, int cols, co
 }
 
 /* idx rows are distinct within one call, so plain adds do not race */
-__global__ void k_scatter_add(int rows, int cols, const int32_t *__restrict__ idx, const float *__restrict__ w,
-                              const float *__restrict__ src, int lds, float *dst, int ldd) {
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * cols; i += (long)gridDim.x * blockDim.x) {
-        long r = i / cols, c = i % cols;
-        dst[(long)idx[r] * ldd + c] += w[r] * src[r * lds + c];
-    }
-}
-
-extern "C" void br_cuda_scatter_add(const br_device *dev, int rows, int cols, const int32_t *idx, const float *w,
-                                    const float *src, int lds, float *dst, int ldd) {
-    if (rows <= 0 || cols <= 0) return;
-    k_scatter_add<<<grid_for((long)rows * cols), THREADS, 0, br_stream(dev)>>>(rows, cols, idx, w, src, lds, dst, ldd);
-    BR_CUDA_LAUNCHED(dev);
-}

@@ -18,6 +18,7 @@
  */
 #include <cuda_bf16.h>
 
+#include "convert.cuh"
 #include "cuda_common.cuh"
 #include "gemv.cuh"
 
@@ -28,11 +29,6 @@ extern "C" {
 __global__ void add_bias(int n, int out, const float *__restrict__ b, float *__restrict__ y, int ldy) {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < (long)n * out) y[(i / out) * ldy + i % out] += b[i % out];
-}
-
-__global__ void to_bf16(int n, int in, const float *__restrict__ x, int ldx, __nv_bfloat16 *__restrict__ xb) {
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)n * in; i += (long)gridDim.x * blockDim.x)
-        xb[i] = __float2bfloat16(x[(i / in) * ldx + i % in]);
 }
 
 /* grid ceil(out / GEMV_ROWS), GEMV_THREADS threads (gemv.cuh). */
@@ -122,9 +118,7 @@ extern "C" void br_cuda_linear(const br_device *dev, int n, int in, int out, con
     } else if (w.dtype == BR_BF16) {
         __nv_bfloat16 *xb = (__nv_bfloat16 *)br_cuda_workspace(dev, (size_t)n * in * sizeof(__nv_bfloat16));
         if (!xb) return;
-        long blocks = ((long)n * in + 255) / 256;
-        to_bf16<<<(unsigned)(blocks < 65535 ? blocks : 65535), 256, 0, br_stream(dev)>>>(n, in, x, ldx, xb);
-        BR_CUDA_LAUNCHED(dev);
+        br_cuda_convert_rows(dev, n, in, x, ldx, xb, in);
         br_cuda_note_blas(dev, cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
         br_cuda_note_blas(dev, cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w.data, CUDA_R_16BF, in, xb,
                                             CUDA_R_16BF, in, &beta, y, CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F,

@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "convert.cuh"
 #include "cuda_common.cuh"
 #include "gemv.cuh"
 
@@ -123,7 +124,7 @@ __global__ void k_moe_route(br_moe_route_args a) {
 
 extern "C" void br_cuda_moe_route(const br_device *dev, const br_moe_route_args *a) {
     if (a->n <= 0) return;
-    if (a->experts > BR_CUDA_MOE_MAX_EXPERTS || a->top_k > 32) {
+    if (a->experts > BR_CUDA_MOE_MAX_EXPERTS || a->top_k > BR_CUDA_MOE_MAX_TOP_K) {
         br_cuda_note(dev, cudaErrorInvalidValue); /* refused earlier by the layer's gpu_check */
         return;
     }
@@ -182,9 +183,6 @@ extern "C" void br_cuda_moe_sort(const br_device *dev, const br_moe_sort_args *a
     BR_CUDA_LAUNCHED(dev);
 }
 
-__device__ __forceinline__ float to_f(float x) { return x; }
-__device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
-
 #define MOE_WARPS 8
 #define MOE_ROWS 32 /* output rows per block */
 #define MOE_TOK 8   /* expert rows per weight read */
@@ -223,7 +221,7 @@ __global__ void __launch_bounds__(MOE_WARPS * 32) k_moe_gemv(br_moe_linear_args 
                 }
             } else {
                 for (int c = lane; c < a.in; c += 32) {
-                    const float wv = to_f(wr[c]);
+                    const float wv = br_as_f32(wr[c]);
 #pragma unroll
                     for (int t = 0; t < MOE_TOK; t++)
                         if (t < nt) acc[t] += wv * x0[(long)t * a.ldx + c];
@@ -290,8 +288,7 @@ __global__ void k_moe_combine(int n, int top_k, int cols, const int32_t *__restr
 extern "C" void br_cuda_moe_combine(const br_device *dev, int n, int top_k, int cols, const int32_t *row_of,
                                     const float *wts, const float *src, int lds, float *y, int ldy) {
     if (n <= 0 || cols <= 0) return;
-    const long work = (long)n * cols, blocks = (work + 255) / 256;
-    k_moe_combine<<<(unsigned)(blocks < 65535 ? blocks : 65535), 256, 0, br_stream(dev)>>>(n, top_k, cols, row_of, wts,
-                                                                                          src, lds, y, ldy);
+    k_moe_combine<<<br_grid_stride((long)n * cols, 256), 256, 0, br_stream(dev)>>>(n, top_k, cols, row_of, wts, src, lds,
+                                                                                  y, ldy);
     BR_CUDA_LAUNCHED(dev);
 }
