@@ -37,13 +37,6 @@ static const char *fixtures_root(void) {
     return buf;
 }
 
-static int32_t *json_ids(json_t *arr, int *n) {
-    *n = (int)json_array_size(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
-    return ids;
-}
-
 static double scaled_err(const float *a, const float *b, size_t n) { return br_test_max_err_scaled(a, b, n); }
 
 static int argmax(const float *x, int n) {
@@ -61,7 +54,7 @@ static int check_fixture(const char *dir, const char *name) {
     json_t *ref = json_load_file(path, 0, &jerr);
     assert_non_null(ref);
     int T, ok = 1;
-    int32_t *ids = json_ids(json_object_get(ref, "prompt_ids"), &T);
+    int32_t *ids = br_test_json_ids(json_object_get(ref, "prompt_ids"), &T);
     br_model *m = NULL;
     br_error err = {0};
     br_load_report rep;
@@ -97,7 +90,7 @@ static int check_fixture(const char *dir, const char *name) {
     /* greedy continuation: prefill the prompt, then argmax + step */
     json_t *g = json_object_get(ref, "greedy");
     int P, G;
-    int32_t *gp = json_ids(json_object_get(g, "prompt_ids"), &P), *gw = json_ids(json_object_get(g, "ids"), &G);
+    int32_t *gp = br_test_json_ids(json_object_get(g, "prompt_ids"), &P), *gw = br_test_json_ids(json_object_get(g, "ids"), &G);
     br_state *s = NULL;
     int slot = 0, same = 1;
     assert_int_equal(br_state_create(m, 1, P + G + 1, &s, &err), BR_OK);
@@ -159,10 +152,8 @@ static void test_fixtures_match_layer_by_layer(void **state) {
         snprintf(path, sizeof path, "%s/reference.json", dir);
         json_error_t je;
         json_t *ref = json_load_file(path, 0, &je);
-        json_t *pids = json_object_get(ref, "prompt_ids");
-        const int T = (int)json_array_size(pids);
-        int32_t ids[64];
-        for (int i = 0; i < T; i++) ids[i] = (int32_t)json_integer_value(json_array_get(pids, (size_t)i));
+        int T;
+        int32_t *ids = br_test_json_ids(json_object_get(ref, "prompt_ids"), &T);
         br_model *m = NULL;
         br_state *s = NULL;
         assert_int_equal(br_model_load(dir, NULL, &m, NULL, &err), BR_OK);
@@ -179,7 +170,7 @@ static void test_fixtures_match_layer_by_layer(void **state) {
             worst = e_l > worst ? e_l : worst;
         }
         fprintf(stderr, "  %-28s %d layers, worst %.2e\n", e->d_name, L, worst);
-        free(got), free(want);
+        free(got), free(want), free(ids);
         json_decref(ref);
         br_state_free(s);
         br_model_free(m);
@@ -341,25 +332,18 @@ static void test_config_integers_checked(void **state) {
     br_test_rmtree(dir);
 }
 
-static char noticed[1024];
-static void keep_notice(void *user, const char *message) {
-    (void)user;
-    snprintf(noticed, sizeof noticed, "%s", message);
-}
-
 /* bf16 tensors (the bundled model's) in a checkpoint whose config says float16 (relabelled bytes look finite): a notice says so. */
 static void test_dtype_mismatch_noticed(void **state) {
     (void)state;
     char *dir = copy_checkpoint(br_test_path("models/kjv-bamba-11m")); /* bf16 tensors */
     edit_config(dir, "dtype", json_string("float16"));
-    br_set_notice_handler(keep_notice, NULL);
-    noticed[0] = '\0';
+    br_test_catch_notices(1);
     br_model *m = NULL;
     br_error err = {0};
     assert_int_equal(br_model_load(dir, NULL, &m, NULL, &err), BR_OK);
-    br_set_notice_handler(NULL, NULL);
-    assert_non_null(strstr(noticed, "says dtype float16"));
-    assert_non_null(strstr(noticed, "stored as bf16"));
+    br_test_catch_notices(0);
+    assert_non_null(strstr(br_test_last_notice(), "says dtype float16"));
+    assert_non_null(strstr(br_test_last_notice(), "stored as bf16"));
     br_model_free(m);
     br_test_rmtree(dir);
 }

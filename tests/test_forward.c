@@ -236,9 +236,7 @@ static void test_nonfinite_logits_refused(void **state) {
     uint64_t rng = br_test_seed("nonfinite_logits");
     int V;
     br_model *m = load("llama", rng, &V);
-    br_param *embed = NULL;
-    for (size_t i = 0; i < m->plan.weights.n && !embed; i++)
-        if (!strcmp(m->plan.weights.items[i].name, "embed.weight")) embed = &m->plan.weights.items[i];
+    br_param *embed = br_weights_find(&m->plan.weights, "embed.weight");
     assert_non_null(embed);
     const int D = (int)embed->shape[1];
     embed->data[(long)5 * D + 3] = NAN; /* token 5 */
@@ -301,12 +299,6 @@ static void test_kv_cache_grows(void **state) {
     br_model_free(m);
 }
 
-static char noticed[512];
-static void keep_notice(void *user, const char *message) {
-    (void)user;
-    snprintf(noticed, sizeof noticed, "%s", message);
-}
-
 /* Weights that do not fit are refused before anything is allocated (Jamba-v0.1: 192 GiB in f32), and a
  * sequence that passes the spec's context is said once. */
 static void test_memory_refused_and_context_noticed(void **state) {
@@ -326,13 +318,12 @@ static void test_memory_refused_and_context_noticed(void **state) {
     int slot = 0;
     int32_t ids[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     assert_int_equal(br_state_create(m, 1, 32, &s, &err), BR_OK);
-    br_set_notice_handler(keep_notice, NULL);
-    noticed[0] = '\0';
+    br_test_catch_notices(1);
     assert_int_equal(br_model_prefill(m, s, 1, &slot, ids, 6, BR_LOGITS_NONE, NULL, &err), BR_OK);
-    assert_string_equal(noticed, ""); /* within the context */
+    assert_string_equal(br_test_last_notice(), ""); /* within the context */
     assert_int_equal(br_model_prefill(m, s, 1, &slot, ids + 6, 6, BR_LOGITS_NONE, NULL, &err), BR_OK);
-    br_set_notice_handler(NULL, NULL);
-    assert_non_null(strstr(noticed, "passed the 8 tokens"));
+    br_test_catch_notices(0);
+    assert_non_null(strstr(br_test_last_notice(), "passed the 8 tokens"));
     br_state_free(s);
     br_model_free(m);
 }

@@ -5,13 +5,14 @@
 # <target>), then prints executions and crashes per target.
 # A crash leaves its input in FUZZ_OUT (default build-fuzz/findings): add it to
 # tests/fuzz/regressions/<target>/ once fixed, so test_fuzz_corpus replays it.
-# Exits non-zero when a target crashed.  FUZZ_TARGETS picks targets.
+# Exits non-zero when a target crashed.  FUZZ_TARGETS picks targets (default:
+# every one tests/support/fuzz_targets.h declares).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-30}
-TARGETS=${FUZZ_TARGETS:-spec config safetensors tokenizer encode}
+TARGETS=${FUZZ_TARGETS:-$(sed -n 's/^int br_fuzz_\([a-z_]*\)(.*/\1/p' tests/support/fuzz_targets.h)}
 OUTDIR=${FUZZ_OUT:-build-fuzz/findings}
-CC=${FUZZ_CC:-clang} cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="${FUZZ_CC:-clang}" -DBRAID_FUZZ=ON -DBRAID_CUDA=OFF \
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="${FUZZ_CC:-clang}" -DBRAID_FUZZ=ON -DBRAID_CUDA=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
 for t in $TARGETS; do cmake --build build-fuzz -j"$(nproc)" --target "fuzz_$t" >/dev/null || exit 1; done
 mkdir -p "$OUTDIR"

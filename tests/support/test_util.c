@@ -74,3 +74,25 @@ br_model *br_test_random_model(const char *name, uint64_t seed) {
     assert_int_equal(st, BR_OK);
     return m;
 }
+
+int32_t *br_test_json_ids(const json_t *arr, int *n) {
+    *n = (int)json_array_size(arr);
+    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
+    assert_non_null(ids);
+    for (int i = 0; i < *n; i++) ids[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
+    return ids;
+}
+
+static char last_notice[1024];
+
+static void keep_notice(void *user, const char *message) {
+    (void)user;
+    snprintf(last_notice, sizeof last_notice, "%s", message);
+}
+
+void br_test_catch_notices(int on) {
+    if (on) last_notice[0] = '\0';
+    br_set_notice_handler(on ? keep_notice : NULL, NULL);
+}
+
+const char *br_test_last_notice(void) { return last_notice; }

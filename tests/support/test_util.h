@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "braid.h"
 
@@ -36,5 +37,13 @@ double br_test_max_err_scaled(const float *a, const float *b, size_t n);
 
 /* The spec tests/data/specs/<name>.yaml with random weights from seed (asserts on failure). */
 br_model *br_test_random_model(const char *name, uint64_t seed);
+
+/* The ids of a JSON array (a fixture's prompt_ids), malloc'd; *n gets their count. */
+int32_t *br_test_json_ids(const json_t *arr, int *n);
+
+/* Notices caught: from br_test_catch_notices(1) on, the last notice the library gave is kept ("" until
+ * one comes); br_test_catch_notices(0) stops catching and keeps what was caught. */
+void br_test_catch_notices(int on);
+const char *br_test_last_notice(void);
 
 #endif /* BR_TEST_UTIL_H */

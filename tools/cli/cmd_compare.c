@@ -85,6 +85,7 @@ int cmd_compare(int argc, char **argv) {
     }
     printf("%-6s %-12s %-12s %s\n", "layer", "rel L2", "max/scale", "blocks");
     int first_bad = -1;
+    char first_blocks[256] = "";
     for (int l = 0; l <= L; l++) {
         const float *a = got + (size_t)l * T * D, *b = ref + (size_t)l * T * D;
         double num = 0, den = 0, worst = 0, scale = 0;
@@ -98,14 +99,12 @@ int cmd_compare(int argc, char **argv) {
         char blocks[256] = "embeddings";
         if (l > 0) layer_blocks(br_model_spec(m), l - 1, blocks, sizeof blocks);
         const int past = !(rel <= tol);
-        if (past && first_bad < 0) first_bad = l;
+        if (past && first_bad < 0) first_bad = l, snprintf(first_blocks, sizeof first_blocks, "%s", blocks);
         printf("%-6d %-12.3e %-12.3e %s%s%s\n", l - 1, rel, mx, blocks, l == L ? " (+ final norm)" : "",
                past ? "   <-- past the tolerance" : "");
     }
     if (first_bad >= 0) {
-        char blocks[256] = "embeddings";
-        if (first_bad > 0) layer_blocks(br_model_spec(m), first_bad - 1, blocks, sizeof blocks);
-        printf("first layer past %.1e: %d (%s)\n", tol, first_bad - 1, blocks);
+        printf("first layer past %.1e: %d (%s)\n", tol, first_bad - 1, first_blocks);
         rc = 1;
     } else {
         printf("every layer within %.1e\n", tol);
