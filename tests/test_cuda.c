@@ -33,6 +33,7 @@
 #endif
 
 #define TOL 1e-5
+#define BF16_TOL 1e-2 /* kernels that round their operands to bf16 */
 
 #ifdef BRAID_HAVE_CUDA
 #define gpu (br_gpu_test_dev())
@@ -251,6 +252,44 @@ static void check_conv(int T, int K) {
     br_dev_free(gpu, dx), br_dev_free(gpu, dw), br_dev_free(gpu, db), br_dev_free(gpu, dslots);
 }
 
+/* Mamba-1 scan over T tokens (T == 1: the step entries), batch rows in slots {2, 0} of 3.  gated: with z;
+ * without softplus, delta and its bias are positive (dt is used as it is). */
+static void check_scan(const char *what, int B, int T, int Di, int N, int H, int gated, int softplus) {
+    const int n = B * T, HN = H * N;
+    const long stride = (long)Di * N;
+    int32_t slots[2] = {2, 0};
+    int32_t *dslots = to_gpu(slots, sizeof slots);
+    const float dlo = softplus ? -3 : 0, blo = softplus ? -1 : 0;
+    const size_t nd = (size_t)n * Di;
+    float *u = host_rand(nd, -1, 1), *delta = host_rand(nd, dlo, 1), *bias = host_rand(Di, blo, 0.5f);
+    float *A = host_rand((size_t)Di * N, -3, -0.2f), *Bm = host_rand((size_t)n * HN, -1, 1);
+    float *Cm = host_rand((size_t)n * HN, -1, 1), *D = host_rand(Di, -1, 1), *z = gated ? host_rand(nd, -2, 2) : NULL;
+    float *st = host_rand((size_t)3 * stride, -0.5f, 0.5f), *y = malloc(nd * 4);
+    float *du = to_gpu(u, nd * 4), *ddelta = to_gpu(delta, nd * 4), *dbias = to_gpu(bias, Di * 4);
+    float *dA = to_gpu(A, (size_t)Di * N * 4), *dB = to_gpu(Bm, (size_t)n * HN * 4);
+    float *dC = to_gpu(Cm, (size_t)n * HN * 4), *dD = to_gpu(D, Di * 4), *dz = gated ? to_gpu(z, nd * 4) : NULL;
+    float *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, nd * 4, NULL);
+    br_scan_args a = {B, T, Di, N, H, u, Di, delta, Di, bias, softplus, A, Bm, HN, Cm, HN, D, z, Di, y, Di, st, slots,
+                      stride};
+    br_scan_args g = {B, T, Di, N, H, du, Di, ddelta, Di, dbias, softplus, dA, dB, HN, dC, HN, dD, dz, Di, dy, Di, dst,
+                      dslots, stride};
+    if (T == 1) {
+        br_cpu_scan_step(CPU, &a);
+        br_cuda_scan_step(gpu, &g);
+    } else {
+        br_cpu_scan_prefill(CPU, &a);
+        br_cuda_scan_prefill(gpu, &g);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "mamba-1 scan %s", what);
+    same(name, dy, y, nd);
+    snprintf(name, sizeof name, "mamba-1 scan %s state", what);
+    same(name, dst, st, (size_t)3 * stride);
+    free(u), free(delta), free(bias), free(A), free(Bm), free(Cm), free(D), free(z), free(st), free(y);
+    br_dev_free(gpu, du), br_dev_free(gpu, ddelta), br_dev_free(gpu, dbias), br_dev_free(gpu, dA), br_dev_free(gpu, dB);
+    br_dev_free(gpu, dC), br_dev_free(gpu, dD), br_dev_free(gpu, dz), br_dev_free(gpu, dslots);
+}
+
 static void test_conv_scan(void **state) {
     (void)state;
     if (!br_gpu_test_have()) skip();
@@ -260,37 +299,20 @@ static void test_conv_scan(void **state) {
     check_conv(70, 4); /* three tiles */
     check_conv(70, 3); /* a width the kernel does not specialise */
     check_conv(1, 3);
-    const int B = 2, T = 29, n = B * T;
-    int32_t slots[2] = {2, 0};
-    int32_t *dslots = to_gpu(slots, sizeof slots);
-    { /* Mamba-1 scan, two heads of B/C (Zamba) */
-        const int Di = 96, N = 16, H = 2;
-        const long stride = (long)Di * N;
-        float *u = host_rand((size_t)n * Di, -1, 1), *delta = host_rand((size_t)n * Di, -3, 1), *bias = host_rand(Di, -1, 0.5f);
-        float *A = host_rand((size_t)Di * N, -3, -0.2f), *Bm = host_rand((size_t)n * H * N, -1, 1);
-        float *Cm = host_rand((size_t)n * H * N, -1, 1), *D = host_rand(Di, -1, 1), *z = host_rand((size_t)n * Di, -2, 2);
-        float *st = host_rand((size_t)3 * stride, -0.5f, 0.5f), *y = malloc((size_t)n * Di * 4);
-        float *du = to_gpu(u, (size_t)n * Di * 4), *ddelta = to_gpu(delta, (size_t)n * Di * 4), *dbias = to_gpu(bias, Di * 4);
-        float *dA = to_gpu(A, (size_t)Di * N * 4), *dB = to_gpu(Bm, (size_t)n * H * N * 4), *dC = to_gpu(Cm, (size_t)n * H * N * 4);
-        float *dD = to_gpu(D, Di * 4), *dzz = to_gpu(z, (size_t)n * Di * 4), *dst = to_gpu(st, (size_t)3 * stride * 4);
-        float *dy = br_dev_alloc(gpu, (size_t)n * Di * 4, NULL);
-        br_scan_args a = {B, T, Di, N, H, u, Di, delta, Di, bias, 1, A, Bm, H * N, Cm, H * N, D, z, Di, y, Di, st, slots, stride};
-        br_cpu_scan_prefill(CPU, &a);
-        br_scan_args g = {B, T, Di, N, H, du, Di, ddelta, Di, dbias, 1, dA, dB, H * N, dC, H * N, dD, dzz, Di, dy, Di, dst,
-                          dslots, stride};
-        br_cuda_scan_prefill(gpu, &g);
-        same("mamba-1 scan", dy, y, (size_t)n * Di);
-        same("mamba-1 scan state", dst, st, (size_t)3 * stride);
-        free(u), free(delta), free(bias), free(A), free(Bm), free(Cm), free(D), free(z), free(st), free(y);
-        br_dev_free(gpu, du), br_dev_free(gpu, ddelta), br_dev_free(gpu, dbias), br_dev_free(gpu, dA);
-        br_dev_free(gpu, dB), br_dev_free(gpu, dC), br_dev_free(gpu, dD), br_dev_free(gpu, dzz);
-    }
-    br_dev_free(gpu, dslots);
+    check_scan("zamba T=29", 2, 29, 96, 16, 2, 1, 1); /* two heads of B/C, 48 channels each */
+    check_scan("step", 2, 1, 96, 16, 2, 1, 1);
+    check_scan("T=200", 2, 200, 96, 16, 2, 1, 1); /* several chunks, the last one short */
+    check_scan("mamba-2.8b T=1000", 1, 1000, 5120, 16, 1, 1, 1);
+    check_scan("N=64 T=200", 2, 200, 128, 64, 1, 1, 1);
+    check_scan("N=256 T=100", 2, 100, 64, 256, 2, 1, 1);
+    check_scan("N=40 no gate, no softplus", 2, 70, 96, 40, 2, 0, 0); /* d_state padded to 64 */
+    check_scan("75 channels a head T=40", 2, 40, 150, 16, 2, 1, 1); /* one channel a block */
 }
 
-/* SSD prefill on the GPU (recurrent form for short prompts, 64-token chunks
- * otherwise) against the CPU's chunked prefill with chunks of 8, batch rows in slots {2, 0}. */
-static void check_ssd(const char *what, int T, int H, int P, int N, int G) {
+/* SSD prefill on the GPU (recurrent form for short prompts; else 64-token chunks of f32 FMAs, or with
+ * bf16 256-token chunks on the tensor cores) against the CPU's chunked prefill with chunks of 8, batch
+ * rows in slots {2, 0}. */
+static void check_ssd(const char *what, int T, int H, int P, int N, int G, int bf16) {
     const int B = 2, n = B * T, HP = H * P, GN = G * N;
     const long stride = (long)H * P * N;
     int32_t slots[2] = {2, 0};
@@ -301,19 +323,21 @@ static void check_ssd(const char *what, int T, int H, int P, int N, int G) {
     float *dx = to_gpu(x, (size_t)n * HP * 4), *ddt = to_gpu(dt, (size_t)n * H * 4), *ddtb = to_gpu(dtb, H * 4);
     float *dA = to_gpu(A, H * 4), *dB = to_gpu(Bm, (size_t)n * GN * 4), *dC = to_gpu(Cm, (size_t)n * GN * 4);
     float *dD = to_gpu(D, H * 4), *dst = to_gpu(st, (size_t)3 * stride * 4), *dy = br_dev_alloc(gpu, (size_t)n * HP * 4, NULL);
-    br_ssd_args a = {B, T, H, P, N, G, 8, x, HP, dt, H, dtb, 0.0f, INFINITY, A, Bm, GN, Cm, GN, D, y, HP, st, slots, stride, NULL};
+    br_ssd_args a = {B, T, H, P, N, G, 8, x, HP, dt, H, dtb, 0.0f, INFINITY, A, Bm, GN, Cm, GN, D, y, HP, st, slots, stride,
+                     NULL, 0};
     a.work = malloc((size_t)br_cpu_ssd_work_floats(CPU, &a) * 4);
+    const double tol = bf16 ? BF16_TOL : TOL;
     br_cpu_ssd_prefill(CPU, &a);
     br_ssd_args g = {B, T, H, P, N, G, 8, dx, HP, ddt, H, ddtb, 0.0f, INFINITY, dA, dB, GN, dC, GN, dD, dy, HP, dst, dslots,
-                     stride, NULL};
+                     stride, NULL, bf16};
     g.work = br_dev_alloc(gpu, (size_t)br_cuda_ssd_work_floats(gpu, &g) * 4, NULL);
     assert_non_null(g.work);
     br_cuda_ssd_prefill(gpu, &g);
     char name[64];
-    snprintf(name, sizeof name, "ssd %s", what);
-    same(name, dy, y, (size_t)n * HP);
-    snprintf(name, sizeof name, "ssd %s state", what);
-    same(name, dst, st, (size_t)3 * stride);
+    snprintf(name, sizeof name, "ssd %s%s", what, bf16 ? " bf16" : "");
+    br_gpu_check(name, dy, y, (size_t)n * HP, tol);
+    snprintf(name, sizeof name, "ssd %s%s state", what, bf16 ? " bf16" : "");
+    br_gpu_check(name, dst, st, (size_t)3 * stride, tol);
     free(a.work), free(x), free(dt), free(dtb), free(A), free(Bm), free(Cm), free(D), free(st), free(y);
     br_dev_free(gpu, g.work), br_dev_free(gpu, dx), br_dev_free(gpu, ddt), br_dev_free(gpu, ddtb), br_dev_free(gpu, dA);
     br_dev_free(gpu, dB), br_dev_free(gpu, dC), br_dev_free(gpu, dD), br_dev_free(gpu, dslots);
@@ -322,10 +346,18 @@ static void check_ssd(const char *what, int T, int H, int P, int N, int G) {
 static void test_ssd(void **state) {
     (void)state;
     if (!br_gpu_test_have()) skip();
-    check_ssd("recurrent T=5", 5, 8, 32, 64, 2);
-    check_ssd("1 chunk T=29", 29, 8, 32, 64, 2);
-    check_ssd("4 chunks T=200 P=80 N=144", 200, 6, 80, 144, 3);
-    check_ssd("mamba2 shape T=300", 300, 4, 64, 128, 1);
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+        check_ssd("recurrent T=5", 5, 8, 32, 64, 2, bf16);
+        check_ssd("1 chunk T=29", 29, 8, 32, 64, 2, bf16);
+        check_ssd("4 chunks T=200 P=80 N=144", 200, 6, 80, 144, 3, bf16);
+        check_ssd("mamba2 shape T=300", 300, 4, 64, 128, 1, bf16);
+    }
+    /* The tensor-core kind's own edges: exactly one 256-token chunk, one token past it, 2.5 chunks
+     * with partial token tiles, d_state below one tile, and head_dim 128 (two channel tiles). */
+    check_ssd("T=256", 256, 4, 64, 128, 1, 1);
+    check_ssd("T=257", 257, 4, 64, 128, 1, 1);
+    check_ssd("T=650 P=128 N=16 G=2", 650, 4, 128, 16, 2, 1);
+    check_ssd("T=1100 mamba2-2.7b heads", 1100, 80, 64, 128, 1, 1);
 }
 
 #endif /* BRAID_HAVE_CUDA */

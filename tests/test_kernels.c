@@ -57,7 +57,7 @@ static void check_ssd(const ssd_case *c, uint64_t *rng) {
     int32_t slots[8];
     for (int b = 0; b < c->batch; b++) slots[b] = b;
     br_ssd_args a = {c->batch, c->T, c->heads, c->P, c->N, c->G, c->chunk, x, HP, dt, c->heads, dtb, 0.0f, INFINITY,
-                     A, B, GN, C, GN, D, y_ref, HP, h_ref, slots, (long)st, NULL};
+                     A, B, GN, C, GN, D, y_ref, HP, h_ref, slots, (long)st, NULL, 0};
     br_cpu_ssd_scan_ref(CPU, &a);
     a.y = y_chk;
     a.state = h_chk;
@@ -104,7 +104,7 @@ static void test_ssd_dt_clamp(void **state) {
     br_test_fill_uniform(B, 4, -1, 1, &rng);
     br_test_fill_uniform(C, 4, -1, 1, &rng);
     int32_t slot = 0;
-    br_ssd_args a = {1, 1, 2, 4, 2, 1, 4, x, 8, dt, 2, NULL, 0.0f, 1e-6f, A, B, 2, C, 2, D, y, 8, h, &slot, 16, NULL};
+    br_ssd_args a = {1, 1, 2, 4, 2, 1, 4, x, 8, dt, 2, NULL, 0.0f, 1e-6f, A, B, 2, C, 2, D, y, 8, h, &slot, 16, NULL, 0};
     br_cpu_ssd_step(CPU, &a);
     for (int i = 0; i < 8; i++) assert_true(fabsf(y[i] - 0.5f * x[i]) < 1e-5f);
 }

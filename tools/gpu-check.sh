@@ -15,7 +15,8 @@
 #   bench     braid bench of each spec in BENCH_MODELS (architectures/NAME.yaml), JSON in $OUT
 #   profile   Nsight Compute time per kernel of each spec in PROFILE_SPECS (tools/bench/NAME.yaml)
 #   mamba_ssm Mamba2-2.7B: braid beside mamba_ssm (needs .peers/mamba_ssm)
-#   llama     llama.cpp on the shapes in LLAMA_MODELS, built there (needs .peerllama: ../shared/peers/*.sh,
+#   llama     llama.cpp on the shapes in LLAMA_MODELS, built there while the other stages run (needs .peerllama:
+#             ../shared/peers/*.sh with llamacpp_device.sh split in `prepare` (CPU) and `run` modes,
 #             llama.cpp-src.tar.xz, tools/bench/make_random_hf.py; .peertok: a GPT-NeoX tokenizer.json and
 #             tokenizer_config.json, whose pre-tokenizer the converter recognises; ../shared/PEERS.md)
 set -uo pipefail
@@ -35,6 +36,12 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv |
 missing=$(ldd "$BIN"/* | grep "not found")
 [ -z "$missing" ] || { echo "missing libraries: $missing"; exit 1; }
 rc=0
+
+if has llama && [ -d .peerllama ]; then # llama.cpp's build and checkpoints on the CPU while braid runs
+    OUT="$OUT" TOK="$PWD/.peertok" MODELS="${LLAMA_MODELS:-falcon_h1_1.5b_deep}" nice -n 19 \
+        .peerllama/llamacpp_device.sh prepare > "$OUT/llama_prepare.log" 2>&1 &
+    llama_prep=$!
+fi
 
 if has tests; then
     for t in "$BIN"/test_cuda*; do
@@ -78,7 +85,8 @@ fi
 
 if has llama && [ -d .peerllama ]; then
     echo "== llama.cpp on the same shapes (same session)"
-    OUT="$OUT" TOK="$PWD/.peertok" MODELS="${LLAMA_MODELS:-falcon_h1_1.5b_deep}" .peerllama/llamacpp_device.sh 2>&1 |
-        tail -60
+    wait "$llama_prep"
+    tail -5 "$OUT/llama_prepare.log"
+    OUT="$OUT" MODELS="${LLAMA_MODELS:-falcon_h1_1.5b_deep}" .peerllama/llamacpp_device.sh run 2>&1 | tail -60
 fi
 exit $rc

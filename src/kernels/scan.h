@@ -41,7 +41,7 @@ void br_cuda_scan_prefill(const br_device *dev, const br_scan_args *a);
 void br_cuda_scan_step(const br_device *dev, const br_scan_args *a);
 #endif
 
-/* The CUDA scan keeps a channel's state in one warp's registers: d_state up to this. */
+/* The CUDA scan keeps a channel's state in the registers of up to 32 threads, 8 entries each: d_state up to this. */
 #define BR_CUDA_SCAN_MAX_STATE 256
 
 #endif /* BR_KERNELS_SCAN_H */

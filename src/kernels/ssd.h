@@ -33,6 +33,8 @@ typedef struct br_ssd_args {
     const int32_t *slots;     /* [batch] slot of each sequence (on the device) */
     long state_stride;        /* elements per slot */
     float *work;                   /* prefill scratch: <backend>_ssd_work_floats(dev, args) floats */
+    int bf16_products;             /* prefill may round the chunk products' operands to bf16 (f32
+                                    * accumulation): the tensor cores on a GPU; 0 keeps f32 throughout */
 } br_ssd_args;
 
 /* Scratch (floats, on the device) the prefill of `a` needs; the backends

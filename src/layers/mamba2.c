@@ -179,7 +179,8 @@ static br_status m2_run(const br_block_inst *blk, br_exec *ex, const br_site *si
     br_ssd_args sa = {ex->batch, ex->T, c->heads, c->head_dim, c->d_state, c->groups, c->chunk,
                       xbc, cd, zx + Di + cd, pd, w->dt_bias, (float)c->dt_min, (float)c->dt_max, w->A,
                       xbc + Di, cd, xbc + Di + GN, cd, w->D, ys, Di, br_exec_ssm_pool(ex, site), ex->dev_slots,
-                      (long)c->heads * c->head_dim * c->d_state, NULL};
+                      (long)c->heads * c->head_dim * c->d_state, NULL,
+                      .bf16_products = w->in_proj.w.dtype == BR_BF16}; /* bf16 matrices: bf16 chunk products too */
     if (step) {
         BR_K(ex->dev, ssd_step, &sa);
     } else {

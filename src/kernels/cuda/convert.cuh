@@ -18,17 +18,27 @@ template <typename T> __device__ __forceinline__ T br_f32_as(float x);
 template <> __device__ __forceinline__ float br_f32_as<float>(float x) { return x; }
 template <> __device__ __forceinline__ __nv_bfloat16 br_f32_as<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
 
+/* Rows over grid y, columns over grid x, BR_CONVERT_RUN consecutive values a thread (no divisions). */
+#define BR_CONVERT_RUN 4
 template <typename S, typename D>
 __global__ void br_k_convert_rows(int rows, int width, const S *__restrict__ src, int lds, D *__restrict__ dst, int ldd) {
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)rows * width; i += (long)gridDim.x * blockDim.x)
-        dst[(i / width) * ldd + i % width] = br_f32_as<D>(br_as_f32(src[(i / width) * lds + i % width]));
+    for (long r = blockIdx.y; r < rows; r += gridDim.y) {
+        const S *s = src + r * lds;
+        D *d = dst + r * ldd;
+        for (int c = (blockIdx.x * blockDim.x + threadIdx.x) * BR_CONVERT_RUN; c < width;
+             c += gridDim.x * blockDim.x * BR_CONVERT_RUN)
+#pragma unroll
+            for (int u = 0; u < BR_CONVERT_RUN; u++)
+                if (c + u < width) d[c + u] = br_f32_as<D>(br_as_f32(s[c + u]));
+    }
 }
 
 template <typename S, typename D>
 static inline void br_cuda_convert_rows(const br_device *dev, int rows, int width, const S *src, int lds, D *dst, int ldd) {
     if (rows <= 0 || width <= 0) return;
-    br_k_convert_rows<S, D><<<br_grid_stride((long)rows * width, 256), 256, 0, br_stream(dev)>>>(rows, width, src, lds,
-                                                                                               dst, ldd);
+    const int threads = 256, per_block = threads * BR_CONVERT_RUN;
+    const dim3 grid((unsigned)((width + per_block - 1) / per_block), (unsigned)(rows < 65535 ? rows : 65535));
+    br_k_convert_rows<S, D><<<grid, threads, 0, br_stream(dev)>>>(rows, width, src, lds, dst, ldd);
     BR_CUDA_LAUNCHED(dev);
 }
 

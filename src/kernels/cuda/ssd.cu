@@ -2,11 +2,11 @@
  * ssd.cu - the Mamba-2 SSD scan on the GPU.
  *
  * Step (T == 1) and short prompts use the recurrent form: one warp per
- * (sequence, head, channel p); lane l keeps h[p, n] for n = l, l+32, ... in
- * registers and a warp sum gives y_p = h_p . C.
+ * (sequence, head, ROWS channels p); lane l keeps h[p, n] for n = l, l+32,
+ * ... in registers and a warp sum gives y_p = h_p . C.
  *
- * Prefill uses the chunked form of kernels/cpu/ssd.c with chunks of Q = 64
- * tokens (the GPU's own tile; the result is the same math), in five kernels:
+ * Prefill uses the chunked form of kernels/cpu/ssd.c (the result is the same
+ * math whatever the chunk length Q), in five kernels (ssd_chunks.cuh):
  *   1. dt:    dt_t = clamp(softplus(dt_raw + bias)) and cum_i, the inclusive
  *             sum of dt A within the chunk              [batch, heads, nc, Q]
  *   2. state: S_c = sum_j (x_j w_j)^T B_j, w_j = dt_j exp(cum_last - cum_j),
@@ -16,94 +16,93 @@
  *   4. cb:    C B^T within each chunk, once per group   [batch, nc, groups, Q, Q]
  *   5. scan:  Y = (mask o exp(cum_i - cum_j) dt_j o C B^T) X
  *                 + diag(exp(cum_i)) C h_enter^T + D x          [Q, P]
- * The products run as 64x64 tiles of f32 FMAs (256 threads, 4x4 outputs
- * each, k-slices of 16 through shared memory): the same f32 arithmetic as the
- * CPU reference, so the kernels are checked against it at 1e-5.
+ * Kernels 2, 4 and 5 come in two kinds.  Exact (this file): Q = 64, 64x64
+ * tiles of f32 FMAs (256 threads, 4x4 outputs each, k-slices of 16 through
+ * shared memory), the same f32 arithmetic as the CPU reference, checked
+ * against it at 1e-5.  With args.bf16_products (ssd_mma.cu, when head_dim
+ * and d_state are multiples of 8): Q = 256 and the products on the tensor
+ * cores, operands rounded to bf16, f32 accumulation; dt, the cumulative
+ * sums, the decays and the passed state stay f32.
  */
-#include "cuda_common.cuh"
-
-extern "C" {
-#include "kernels/ssd.h"
-}
+#include "ssd_chunks.cuh"
 
 /* ---- recurrent form ------------------------------------------------------------------------------------------------ */
 
 #define WARPS 4
+#define ROWS 4 /* channels p a warp carries: dt, B and C are read once for them, their loads overlap */
 #define MAX_STATE BR_CUDA_SSD_MAX_STATE
 #define PER_LANE (MAX_STATE / 32)
 
-__device__ __forceinline__ float ssd_dt(const br_ssd_args &a, long row, int h) {
-    float dt = br_dev_softplus(a.dt[row * a.lddt + h] + (a.dt_bias ? a.dt_bias[h] : 0.0f));
-    return fminf(fmaxf(dt, a.dt_min), a.dt_max);
-}
-
-__global__ void k_ssd_recurrent(br_ssd_args a) {
+/* grid (ceil(P / (WARPS ROWS)), heads, batch): warp w takes channels p0 .. p0 + ROWS - 1. */
+__global__ void __launch_bounds__(WARPS * 32) k_ssd_recurrent(br_ssd_args a) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int P = a.head_dim, N = a.d_state;
-    const int h = blockIdx.y, b = blockIdx.z, p = blockIdx.x * WARPS + warp;
-    if (p >= P) return;
-    const int g = h / (a.heads / a.groups);
-    float *st = a.state + a.slots[b] * a.state_stride + ((long)h * P + p) * N;
-    float hr[PER_LANE];
+    const int h = blockIdx.y, b = blockIdx.z, p0 = (blockIdx.x * WARPS + warp) * ROWS;
+    if (p0 >= P) return;
+    const int g = h / (a.heads / a.groups), rows = min(ROWS, P - p0);
+    float *st = a.state + a.slots[b] * a.state_stride + ((long)h * P + p0) * N;
+    float hr[ROWS][PER_LANE];
 #pragma unroll
-    for (int s = 0; s < PER_LANE; s++) hr[s] = lane + 32 * s < N ? st[lane + 32 * s] : 0.0f;
+    for (int r = 0; r < ROWS; r++)
+#pragma unroll
+        for (int s = 0; s < PER_LANE; s++) hr[r][s] = r < rows && lane + 32 * s < N ? st[r * N + lane + 32 * s] : 0.0f;
     const float A = a.A[h], Dh = a.D ? a.D[h] : 0.0f;
     for (int t = 0; t < a.T; t++) {
         const long row = (long)b * a.T + t;
-        const float dt = ssd_dt(a, row, h), dA = expf(dt * A), x = a.x[row * a.ldx + (long)h * P + p], dx = dt * x;
+        const float dt = ssd_dt(a, row, h), dA = expf(dt * A);
         const float *B = a.B + row * a.ldB + (long)g * N, *C = a.C + row * a.ldC + (long)g * N;
-        float acc = 0.0f;
+        const float *x = a.x + row * a.ldx + (long)h * P + p0;
+        float Bv[PER_LANE], Cv[PER_LANE], xv[ROWS], acc[ROWS];
 #pragma unroll
         for (int s = 0; s < PER_LANE; s++) {
-            int n = lane + 32 * s;
-            if (n < N) {
-                hr[s] = dA * hr[s] + dx * B[n];
-                acc += hr[s] * C[n];
+            const int n = lane + 32 * s;
+            Bv[s] = n < N ? B[n] : 0.0f, Cv[s] = n < N ? C[n] : 0.0f;
+        }
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            xv[r] = r < rows ? x[r] : 0.0f;
+            acc[r] = 0.0f;
+#pragma unroll
+            for (int s = 0; s < PER_LANE; s++) {
+                hr[r][s] = dA * hr[r][s] + dt * xv[r] * Bv[s];
+                acc[r] += hr[r][s] * Cv[s];
             }
         }
-        acc = br_warp_sum(acc);
-        if (lane == 0) a.y[row * a.ldy + (long)h * P + p] = acc + Dh * x;
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            const float v = br_warp_sum(acc[r]);
+            if (lane == 0 && r < rows) a.y[row * a.ldy + (long)h * P + p0 + r] = v + Dh * xv[r];
+        }
     }
 #pragma unroll
-    for (int s = 0; s < PER_LANE; s++)
-        if (lane + 32 * s < N) st[lane + 32 * s] = hr[s];
+    for (int r = 0; r < ROWS; r++)
+#pragma unroll
+        for (int s = 0; s < PER_LANE; s++)
+            if (r < rows && lane + 32 * s < N) st[r * N + lane + 32 * s] = hr[r][s];
 }
 
 /* ---- chunked form -------------------------------------------------------------------------------------------------- */
 
-#define Q 64       /* chunk length = tile edge */
+#define Q SSD_EXACT_CHUNK /* the exact kind's chunk length = its tile edge */
 #define KT 16      /* k-slice depth */
 #define LDS 68     /* shared row stride: 64 + 4 keeps float4 alignment, spreads banks */
 #define THREADS 256
 
-static inline int n_chunks(const br_ssd_args *a) { return (a->T + Q - 1) / Q; }
-
-/* Work layout (floats, one after the other): dts, cum [batch, heads, nc, Q];
- * CB [batch, nc, groups, Q, Q]; S [batch, nc, heads, P, N]. */
-struct ssd_work {
-    long dts, cum, CB, S, total; /* offsets into a->work, and its size */
-};
-static ssd_work work_layout(const br_ssd_args *a) {
-    const long nc = n_chunks(a), dq = (long)a->batch * a->heads * nc * Q, cb = (long)a->batch * nc * a->groups * Q * Q;
-    const long st = (long)a->batch * nc * a->heads * a->head_dim * a->d_state;
-    ssd_work w = {0, dq, 2 * dq, 2 * dq + cb, 2 * dq + cb + st};
-    return w;
-}
-
-/* grid (nc, heads, batch), Q threads: dt and the within-chunk cumulative sum of dt A. */
+/* grid (nc, heads, batch), q threads (the chunk length, a power of two): dt and the within-chunk
+ * cumulative sum of dt A; q floats of dynamic shared memory. */
 __global__ void k_ssd_dt(br_ssd_args a, float *dts, float *cum) {
-    __shared__ float s[Q];
-    const int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, i = threadIdx.x, t = c * Q + i;
+    extern __shared__ float s[];
+    const int q = blockDim.x, c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, i = threadIdx.x, t = c * q + i;
     const float dt = t < a.T ? ssd_dt(a, (long)b * a.T + t, h) : 0.0f;
     s[i] = dt * a.A[h];
     __syncthreads();
-    for (int o = 1; o < Q; o <<= 1) { /* Hillis-Steele inclusive scan */
+    for (int o = 1; o < q; o <<= 1) { /* Hillis-Steele inclusive scan */
         float v = i >= o ? s[i - o] : 0.0f;
         __syncthreads();
         s[i] += v;
         __syncthreads();
     }
-    const long at = (((long)b * a.heads + h) * gridDim.x + c) * Q + i;
+    const long at = (((long)b * a.heads + h) * gridDim.x + c) * q + i;
     dts[at] = dt;
     cum[at] = s[i];
 }
@@ -180,13 +179,15 @@ __global__ void __launch_bounds__(THREADS) k_ssd_chunk_state(br_ssd_args a, cons
 /* grid (ceil(P*N / 256), heads, batch): passes the state through the chunks in
  * order, loading PASS_AHEAD chunks' contributions at a time so the loads overlap. */
 #define PASS_AHEAD 8
-__global__ void k_ssd_pass(br_ssd_args a, const float *cum, float *S) {
+__global__ void k_ssd_pass(br_ssd_args a, int q, const float *cum, float *S, __nv_bfloat16 *Sb) {
     const long PN = (long)a.head_dim * a.d_state, e = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= PN) return;
-    const int h = blockIdx.y, b = blockIdx.z, nc = (a.T + Q - 1) / Q;
-    const float *last = cum + ((long)b * a.heads + h) * nc * Q + Q - 1; /* cum at each chunk's last slot */
+    const int h = blockIdx.y, b = blockIdx.z, nc = (a.T + q - 1) / q;
+    const float *last = cum + ((long)b * a.heads + h) * nc * q + q - 1; /* cum at each chunk's last slot */
     float *st = a.state + a.slots[b] * a.state_stride + h * PN + e;
-    float *Sc = S + ((long)b * nc * a.heads + h) * PN + e;            /* chunk c at Sc + c * heads * PN */
+    const long at = ((long)b * nc * a.heads + h) * PN + e;            /* chunk c at at + c * heads * PN */
+    float *Sc = S + at;
+    __nv_bfloat16 *Sbc = Sb ? Sb + at : nullptr;                        /* a bf16 copy of the entering states */
     const long cstride = (long)a.heads * PN;
     float run = *st;
     for (int c0 = 0; c0 < nc; c0 += PASS_AHEAD) {
@@ -195,12 +196,13 @@ __global__ void k_ssd_pass(br_ssd_args a, const float *cum, float *S) {
         for (int u = 0; u < PASS_AHEAD; u++)
             if (c0 + u < nc) {
                 add[u] = Sc[(c0 + u) * cstride];
-                decay[u] = expf(last[(long)(c0 + u) * Q]); /* padded slots add 0 to cum, so slot Q-1 is the chunk's last */
+                decay[u] = expf(last[(long)(c0 + u) * q]); /* padded slots add 0 to cum, so slot q-1 is the chunk's last */
             }
 #pragma unroll
         for (int u = 0; u < PASS_AHEAD; u++)
             if (c0 + u < nc) {
                 Sc[(c0 + u) * cstride] = run;
+                if (Sbc) Sbc[(c0 + u) * cstride] = __float2bfloat16(run);
                 run = decay[u] * run + add[u];
             }
     }
@@ -293,6 +295,19 @@ __global__ void __launch_bounds__(THREADS) k_ssd_chunk_scan(br_ssd_args a, const
         }
 }
 
+static void exact_chunk_states(const br_device *dev, const br_ssd_args *a, const ssd_work &w) {
+    const int ptiles = (a->head_dim + Q - 1) / Q, ntiles = (a->d_state + Q - 1) / Q;
+    k_ssd_chunk_state<<<dim3(w.nc * ptiles * ntiles, a->heads, a->batch), THREADS, 0, br_stream(dev)>>>(
+        *a, a->work + w.dts, a->work + w.cum, a->work + w.S);
+}
+
+static void exact_chunk_outputs(const br_device *dev, const br_ssd_args *a, const ssd_work &w) {
+    const int ptiles = (a->head_dim + Q - 1) / Q;
+    float *dts = a->work + w.dts, *cum = a->work + w.cum, *CB = a->work + w.CB, *S = a->work + w.S;
+    k_ssd_cb<<<dim3(w.nc, a->groups, a->batch), THREADS, 0, br_stream(dev)>>>(*a, CB);
+    k_ssd_chunk_scan<<<dim3(w.nc * ptiles, a->heads, a->batch), THREADS, 0, br_stream(dev)>>>(*a, dts, cum, CB, S);
+}
+
 /* ---- entry points -------------------------------------------------------------------------------------------------- */
 
 /* Prompts this short run the recurrent form (one pass, no work buffer traffic). */
@@ -300,7 +315,7 @@ __global__ void __launch_bounds__(THREADS) k_ssd_chunk_scan(br_ssd_args a, const
 
 extern "C" long br_cuda_ssd_work_floats(const br_device *dev, const br_ssd_args *a) {
     (void)dev;
-    return work_layout(a).total;
+    return ssd_work_layout(a).total;
 }
 
 static void recurrent(const br_device *dev, const br_ssd_args *a) {
@@ -308,7 +323,7 @@ static void recurrent(const br_device *dev, const br_ssd_args *a) {
         br_cuda_note(dev, cudaErrorInvalidValue); /* d_state above 256 has no recurrent CUDA form yet */
         return;
     }
-    dim3 grid(br_blocks(a->head_dim, WARPS), (unsigned)a->heads, (unsigned)a->batch);
+    dim3 grid(br_blocks(a->head_dim, WARPS * ROWS), (unsigned)a->heads, (unsigned)a->batch);
     k_ssd_recurrent<<<grid, 32 * WARPS, 0, br_stream(dev)>>>(*a);
     BR_CUDA_LAUNCHED(dev);
 }
@@ -323,15 +338,16 @@ extern "C" void br_cuda_ssd_prefill(const br_device *dev, const br_ssd_args *a) 
         recurrent(dev, a);
         return;
     }
-    const int nc = n_chunks(a), ptiles = (a->head_dim + Q - 1) / Q, ntiles = (a->d_state + Q - 1) / Q;
-    const ssd_work w = work_layout(a);
-    float *dts = a->work + w.dts, *cum = a->work + w.cum, *CB = a->work + w.CB, *S = a->work + w.S;
+    const ssd_work w = ssd_work_layout(a);
+    float *dts = a->work + w.dts, *cum = a->work + w.cum, *S = a->work + w.S;
     cudaStream_t s = br_stream(dev);
-    k_ssd_dt<<<dim3(nc, a->heads, a->batch), Q, 0, s>>>(*a, dts, cum);
-    k_ssd_chunk_state<<<dim3(nc * ptiles * ntiles, a->heads, a->batch), THREADS, 0, s>>>(*a, dts, cum, S);
+    k_ssd_dt<<<dim3(w.nc, a->heads, a->batch), w.q, w.q * sizeof(float), s>>>(*a, dts, cum);
+    if (w.mma) ssd_mma_chunk_states(dev, a, w);
+    else exact_chunk_states(dev, a, w);
     const long PN = (long)a->head_dim * a->d_state;
-    k_ssd_pass<<<dim3(br_blocks(PN, THREADS), a->heads, a->batch), THREADS, 0, s>>>(*a, cum, S);
-    k_ssd_cb<<<dim3(nc, a->groups, a->batch), THREADS, 0, s>>>(*a, CB);
-    k_ssd_chunk_scan<<<dim3(nc * ptiles, a->heads, a->batch), THREADS, 0, s>>>(*a, dts, cum, CB, S);
+    __nv_bfloat16 *Sb = w.mma ? (__nv_bfloat16 *)(a->work + w.Sb) : nullptr;
+    k_ssd_pass<<<dim3(br_blocks(PN, THREADS), a->heads, a->batch), THREADS, 0, s>>>(*a, w.q, cum, S, Sb);
+    if (w.mma) ssd_mma_chunk_outputs(dev, a, w);
+    else exact_chunk_outputs(dev, a, w);
     BR_CUDA_LAUNCHED(dev);
 }
