@@ -177,4 +177,19 @@ template <typename Issue, typename Use> __device__ __forceinline__ void mma_pipe
     }
 }
 
+/* acc += A B^T over k < K for A [rows_a, K] and B [rows_b, K], bf16 with k along their rows (strides
+ * lda, ldb, multiples of MMA_CHUNK), through the double buffers As and Bs. */
+__device__ __forceinline__ void mma_rows_product(mma_acc &acc, mma_tile_t (&As)[2], mma_tile_t (&Bs)[2],
+                                                 const __nv_bfloat16 *A, long lda, int rows_a, const __nv_bfloat16 *B,
+                                                 long ldb, int rows_b, int K) {
+    mma_pipeline(
+        (K + MMA_TILE - 1) / MMA_TILE,
+        [&](int s, int buf) {
+            const int k0 = s * MMA_TILE;
+            mma_async_tile(As[buf], A + k0, lda, rows_a, K - k0);
+            mma_async_tile(Bs[buf], B + k0, ldb, rows_b, K - k0);
+        },
+        [&](int, int buf) { mma_tile<false, false>(acc, As[buf], Bs[buf]); });
+}
+
 #endif /* BR_KERNELS_CUDA_MMA_CUH */

@@ -100,14 +100,7 @@ __global__ void __launch_bounds__(MMA_THREADS, MMA_MIN_BLOCKS) k_mma_cb(br_ssd_a
     const bf16 *C = o.C + (row0 + i0) * GN + (long)g * N, *B = o.B + (row0 + j0) * GN + (long)g * N;
     mma_acc acc;
     mma_zero(acc);
-    mma_pipeline(
-        tiles_of(N),
-        [&](int s, int buf) {
-            const int n0 = s * MMA_TILE;
-            mma_async_tile(Cs[buf], C + n0, GN, L - i0, N - n0);
-            mma_async_tile(Bs[buf], B + n0, GN, L - j0, N - n0);
-        },
-        [&](int, int buf) { mma_tile<false, false>(acc, Cs[buf], Bs[buf]); });
+    mma_rows_product(acc, Cs, Bs, C, GN, L - i0, B, GN, L - j0, N);
     bf16 *out = CB + (((long)b * nc + c) * a.groups + g) * QC * QC;
     mma_each(acc, [&](int r, int col, float &v) { out[(long)(i0 + r) * QC + j0 + col] = __float2bfloat16(v); });
 }
@@ -137,14 +130,7 @@ __global__ void __launch_bounds__(MMA_THREADS, MMA_MIN_BLOCKS)
     const float c0 = i0 > 0 ? cs[i0 - 1] : 0.0f;
     mma_acc acc;
     mma_zero(acc);
-    mma_pipeline(
-        tiles_of(N),
-        [&](int s, int buf) {
-            const int n0 = s * MMA_TILE;
-            mma_async_tile(As[buf], C + n0, GN, L - i0, N - n0);
-            mma_async_tile(Bs[buf], H0 + n0, N, P - p0, N - n0);
-        },
-        [&](int, int buf) { mma_tile<false, false>(acc, As[buf], Bs[buf]); });
+    mma_rows_product(acc, As, Bs, C, GN, L - i0, H0, N, P - p0, N);
     const float e0 = expf(c0);
     mma_scale_rows(acc, [&](int) { return e0; });
 
