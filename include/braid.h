@@ -83,6 +83,13 @@ int br_model_vocab_size(const br_model *model);
  * parameters, activations and recurrent states stay f32.  On failure the
  * model stays usable on the CPU. */
 br_status br_model_use_gpu(br_model *model, int ordinal, br_dtype weights, br_error *err);
+/* Stores the matrix weights of a model on the CPU as `weights` (BR_F32,
+ * BR_BF16 or BR_F16), converting each once (a copy replaces tensors used in
+ * place from a checkpoint); the rest stay f32.  For models with random
+ * weights, and to change the type after loading (br_load_options chooses it
+ * at load without a second copy).  A model on a GPU refuses
+ * (BR_ERR_INVALID_ARG); on failure the model is unchanged. */
+br_status br_model_convert_weights(br_model *model, br_dtype weights, br_error *err);
 /* GPUs braid can use (0 without CUDA, a driver or a device). */
 int br_gpu_count(void);
 /* Where the model runs, for people: "CPU", or the GPU with its weight and
@@ -162,7 +169,9 @@ br_status br_model_prefill_hidden(const br_model *model, br_state *state, int sl
 /* The number of layers of the model's spec (rows of the hidden states above, less one). */
 int br_model_n_layers(const br_model *model);
 /* One decode step: one token per sequence through the recurrent paths;
- * logits [batch, vocab] (may be NULL). */
+ * logits [batch, vocab] (may be NULL).  On the CPU a sequence's logits are
+ * the same bits in a batch (of fewer than 32 sequences) as alone, whatever
+ * the other sequences' lengths; on a GPU they agree to rounding. */
 br_status br_model_step(const br_model *model, br_state *state, int batch, const int *slots,
                         const int32_t *tokens, float *logits, br_error *err);
 
@@ -171,10 +180,20 @@ br_status br_model_step(const br_model *model, br_state *state, int batch, const
  * with model.safetensors.index.json).  braid derives a spec from
  * config.json (one mapping per model_type) and binds the tensors by name.
  */
+/* The type a checkpoint's matrix weights (linear maps, experts, embeddings)
+ * take when loaded; norms, biases, SSM parameters and convolutions are f32. */
+typedef enum br_weights_type {
+    BR_WEIGHTS_STORED = 0, /* the checkpoint's own (the type most of its elements have): bf16 or f16 matrices
+                              are used where they lie in the mapped file, with no copy when aligned */
+    BR_WEIGHTS_F32 = 1,    /* f32: the exact reference, products through the BLAS */
+    BR_WEIGHTS_BF16 = 2,   /* bf16, narrowed once where stored otherwise */
+} br_weights_type;
+
 typedef struct br_load_options {
-    const char *spec_path; /* run the weights under this spec (NULL: the derived one) */
-    int init_missing;      /* random values for tensors the checkpoint lacks (edited specs) */
-    uint64_t seed;         /* for those random values */
+    const char *spec_path;   /* run the weights under this spec (NULL: the derived one) */
+    int init_missing;        /* random values for tensors the checkpoint lacks (edited specs) */
+    uint64_t seed;           /* for those random values */
+    br_weights_type weights; /* matrix weights' type (default: as stored) */
 } br_load_options;
 
 typedef struct br_load_report {

@@ -8,7 +8,8 @@
  * exactly.  Then bad folders: each must fail with a status and a message
  * naming the file, tensor or field, never a crash.  Edited specs run the
  * checkpoint's weights: dropped layers keep theirs, new blocks need
- * init_missing.
+ * init_missing.  Matrices are used where they lie in the mapped file when
+ * their type is the one asked for, and agree with their f32 widening.
  */
 #include <dirent.h>
 #include <jansson.h>
@@ -19,10 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/dtype.h"
 #include "base/file.h"
 #include "base/npy.h"
 #include "braid.h"
 #include "checkpoint/safetensors.h"
+#include "graph/model.h"
 #include "graph/spec.h"
 #include "st_writer.h"
 #include "test_util.h"
@@ -364,7 +367,47 @@ static int poison_d(br_test_st_entry *e, void *ctx) {
     return 1;
 }
 
-/* A weight that is not finite is refused at load, naming the tensor and the element. */
+/* The mamba fixture's matrices (2-D tensors but A_log) stored as bf16 or f16; `poison` (bits, 0: none) at
+ * element 3 of layer 1's in_proj. */
+typedef struct narrow_mats {
+    br_dtype dtype;
+    uint16_t poison;
+    void *bufs[64];
+    int n;
+} narrow_mats;
+
+static int narrow_matrices(br_test_st_entry *e, void *ctx) {
+    narrow_mats *b = ctx;
+    if (e->ndim != 2 || strstr(e->name, "A_log")) return 1;
+    assert_string_equal(e->dtype, "F32");
+    assert_true(b->n < 64);
+    const size_t n = e->nbytes / 4;
+    uint16_t *h = b->bufs[b->n++] = malloc(n * 2);
+    br_from_f32(h, e->data, b->dtype, n);
+    if (b->poison && strcmp(e->name, "backbone.layers.1.mixer.in_proj.weight") == 0) h[3] = b->poison;
+    e->dtype = b->dtype == BR_BF16 ? "BF16" : "F16", e->data = h, e->nbytes = n * 2;
+    return 1;
+}
+
+static char *narrowed_mamba(narrow_mats *b) {
+    char *dir = edited_mamba(narrow_matrices, b);
+    for (int i = 0; i < b->n; i++) free(b->bufs[i]);
+    return dir;
+}
+
+static int poison_in_proj(br_test_st_entry *e, void *ctx) {
+    poison *p = ctx;
+    if (strcmp(e->name, "backbone.layers.1.mixer.in_proj.weight") == 0) {
+        p->data = malloc(e->nbytes);
+        memcpy(p->data, e->data, e->nbytes);
+        p->data[3] = p->value;
+        e->data = p->data;
+    }
+    return 1;
+}
+
+/* A weight that is not finite is refused at load, naming the tensor and the element: a vector read into
+ * f32, and matrices used in place (f32 and bf16). */
 static void test_nonfinite_weight(void **state) {
     (void)state;
     for (int inf = 0; inf < 2; inf++) {
@@ -375,7 +418,103 @@ static void test_nonfinite_weight(void **state) {
         expect_load_fails(dir, BR_ERR_CHECKPOINT, "'backbone.layers.1.mixer.D'", inf ? "an infinity at element 3"
                                                                                       : "NaN at element 3");
         br_test_rmtree(dir);
+        p.data = NULL;
+        dir = edited_mamba(poison_in_proj, &p);
+        assert_non_null(p.data);
+        free(p.data);
+        expect_load_fails(dir, BR_ERR_CHECKPOINT, "'backbone.layers.1.mixer.in_proj.weight'",
+                          inf ? "an infinity at element 3" : "NaN at element 3");
+        br_test_rmtree(dir);
+        narrow_mats b = {.dtype = BR_BF16, .poison = inf ? 0xff80 : 0x7fc1};
+        dir = narrowed_mamba(&b);
+        expect_load_fails(dir, BR_ERR_CHECKPOINT, "'backbone.layers.1.mixer.in_proj.weight'",
+                          inf ? "an infinity at element 3" : "NaN at element 3");
+        br_test_rmtree(dir);
     }
+}
+
+/* Last-token logits of a short prompt (malloc'd [vocab]). */
+static float *some_logits(const br_model *m) {
+    const int32_t ids[5] = {3, 1, 4, 1, 5};
+    br_error err = {0};
+    br_state *s = NULL;
+    int slot = 0;
+    float *lg = malloc((size_t)br_model_vocab_size(m) * sizeof *lg);
+    assert_int_equal(br_state_create(m, 1, 8, &s, &err), BR_OK);
+    assert_int_equal(br_model_prefill(m, s, 1, &slot, ids, 5, BR_LOGITS_LAST, lg, &err), BR_OK);
+    br_state_free(s);
+    return lg;
+}
+
+/* Every matrix of m has type dt and every other tensor is an f32 copy; when `mapped`, every matrix that
+ * is one checkpoint tensor is used in place (gate_up_proj, two tensors, is a copy), else none is. */
+static void expect_storage(const br_model *m, br_dtype dt, int mapped) {
+    const br_weights *w = &m->plan.weights;
+    for (size_t i = 0; i < w->n; i++) {
+        const br_param *p = &w->items[i];
+        if (!p->data) continue;
+        assert_int_equal(p->dtype, p->matmul ? dt : BR_F32);
+        assert_int_equal(p->mapped, p->matmul && mapped && !strstr(p->name, "gate_up_proj"));
+    }
+}
+
+static br_model *load_as(const char *dir, br_weights_type weights) {
+    br_load_options o = {.weights = weights};
+    br_model *m = NULL;
+    br_error err = {0};
+    assert_int_equal(br_model_load(dir, &o, &m, NULL, &err), BR_OK);
+    return m;
+}
+
+/* The bundled model's bf16 matrices are used in place by default and give the f32 model's logits to f32
+ * rounding; converted to f32 they are that model, bit for bit; an f32 checkpoint's matrices narrowed to
+ * bf16 give its logits to bf16 rounding. */
+static void test_matrices_in_place(void **state) {
+    (void)state;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", br_test_path("models/kjv-bamba-11m"));
+    br_model *m16 = load_as(dir, BR_WEIGHTS_STORED), *m32 = load_as(dir, BR_WEIGHTS_F32);
+    expect_storage(m16, BR_BF16, 1);
+    expect_storage(m32, BR_F32, 0);
+    const size_t V = (size_t)br_model_vocab_size(m16);
+    float *l16 = some_logits(m16), *l32 = some_logits(m32);
+    fprintf(stderr, "  bundled model, bf16 in place against f32: %.2e\n", scaled_err(l16, l32, V));
+    assert_true(scaled_err(l16, l32, V) < 1e-5);
+    br_error err = {0};
+    assert_int_equal(br_model_convert_weights(m16, BR_F32, &err), BR_OK);
+    expect_storage(m16, BR_F32, 0);
+    float *again = some_logits(m16);
+    assert_memory_equal(again, l32, V * sizeof *again);
+    free(again);
+    assert_int_equal(br_model_convert_weights(m16, BR_BF16, &err), BR_OK);
+    expect_storage(m16, BR_BF16, 0);
+    again = some_logits(m16);
+    assert_memory_equal(again, l16, V * sizeof *again);
+    free(again), free(l16), free(l32);
+    br_model_free(m16), br_model_free(m32);
+
+    snprintf(dir, sizeof dir, "%s/mamba", fixtures_root());
+    m32 = load_as(dir, BR_WEIGHTS_STORED);
+    m16 = load_as(dir, BR_WEIGHTS_BF16);
+    expect_storage(m32, BR_F32, 1);
+    expect_storage(m16, BR_BF16, 0);
+    l16 = some_logits(m16), l32 = some_logits(m32);
+    const size_t Vm = (size_t)br_model_vocab_size(m16);
+    fprintf(stderr, "  mamba fixture, narrowed to bf16 against f32: %.2e\n", scaled_err(l16, l32, Vm));
+    assert_true(scaled_err(l16, l32, Vm) < 1e-2);
+    br_model_free(m16);
+    free(l16);
+    /* its matrices stored as f16: used in place by the f16 kernels */
+    narrow_mats h = {.dtype = BR_F16};
+    char *f16dir = narrowed_mamba(&h);
+    m16 = load_as(f16dir, BR_WEIGHTS_STORED);
+    expect_storage(m16, BR_F16, 1);
+    l16 = some_logits(m16);
+    fprintf(stderr, "  mamba fixture, f16 matrices in place against f32: %.2e\n", scaled_err(l16, l32, Vm));
+    assert_true(scaled_err(l16, l32, Vm) < 1e-2);
+    free(l16), free(l32);
+    br_model_free(m16), br_model_free(m32);
+    br_test_rmtree(f16dir);
 }
 
 /* The derived spec, edited: drop a layer (its weights go unused, the rest bind
@@ -395,7 +534,7 @@ static void test_edited_spec(void **state) {
     char *text = malloc(len + 64);
     snprintf(text, len + 64, "%sdrop: [2]\n", yaml);
     assert_int_equal(br_test_write_text(spec_path, text), 0);
-    br_load_options o = {spec_path, 0, 1};
+    br_load_options o = {.spec_path = spec_path, .seed = 1};
     br_load_report rep;
     br_model *m = NULL;
     br_status st = br_model_load(dir, &o, &m, &rep, &err);
@@ -432,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_bad_folders),
         cmocka_unit_test(test_missing_tensor),
         cmocka_unit_test(test_nonfinite_weight),
+        cmocka_unit_test(test_matrices_in_place),
         cmocka_unit_test(test_config_integers_checked),
         cmocka_unit_test(test_dtype_mismatch_noticed),
         cmocka_unit_test(test_edited_spec),

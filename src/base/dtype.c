@@ -79,3 +79,25 @@ void br_from_f32(void *dst, const float *src, br_dtype dtype, size_t n) {
     default: break;
     }
 }
+
+void br_convert(void *dst, br_dtype to, const void *src, br_dtype from, size_t n) {
+    if (from == to) {
+        memmove(dst, src, n * br_dtype_size(to));
+        return;
+    }
+    if (from == BR_F32) {
+        br_from_f32(dst, src, to, n);
+        return;
+    }
+    if (to == BR_F32) {
+        br_to_f32(dst, src, from, n);
+        return;
+    }
+    float buf[256];
+    const size_t in = br_dtype_size(from), out = br_dtype_size(to);
+    for (size_t i = 0; i < n; i += 256) {
+        const size_t k = n - i < 256 ? n - i : 256;
+        br_to_f32(buf, (const char *)src + i * in, from, k);
+        br_from_f32((char *)dst + i * out, buf, to, k);
+    }
+}

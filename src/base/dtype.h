@@ -3,7 +3,7 @@
  *
  * bf16 is the top 16 bits of an IEEE f32 (round-to-nearest-even on the way
  * down); f16 is IEEE binary16 with subnormals.  The CPU backend computes in
- * f32, so weights stored in bf16/f16 are widened once at load.
+ * f32; its matrix products widen bf16/f16 weights element by element.
  */
 #ifndef BR_BASE_DTYPE_H
 #define BR_BASE_DTYPE_H
@@ -36,5 +36,7 @@ uint16_t br_f32_to_f16(float f);
 void br_to_f32(float *dst, const void *src, br_dtype dtype, size_t n);
 /* Narrows n f32 elements into `dst` of type `dtype` (round to nearest even). */
 void br_from_f32(void *dst, const float *src, br_dtype dtype, size_t n);
+/* Converts n elements of type `from` into `dst` of type `to` (a copy when the types agree). */
+void br_convert(void *dst, br_dtype to, const void *src, br_dtype from, size_t n);
 
 #endif /* BR_BASE_DTYPE_H */

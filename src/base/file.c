@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -70,6 +71,12 @@ void br_unmap_file(br_mapped_file *m) {
         m->data = NULL;
         m->size = 0;
     }
+}
+
+void br_map_release(const void *p, size_t n) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p;
+    const uintptr_t first = (a + page - 1) / page * page, end = (a + n) / page * page;
+    if (end > first) madvise((void *)first, end - first, MADV_DONTNEED);
 }
 
 int br_file_exists(const char *path) {

@@ -20,6 +20,10 @@ typedef struct br_mapped_file {
 
 br_status br_map_file(const char *path, br_mapped_file *out, br_error *err);
 void br_unmap_file(br_mapped_file *m); /* safe on a zeroed struct */
+/* Drops the pages lying wholly inside [p, p + n) of such a mapping from the
+ * process's resident memory; the bytes stay readable (a later read maps
+ * them again from the page cache).  For bytes read once and copied. */
+void br_map_release(const void *p, size_t n);
 
 /* 1 if a regular file exists at path. */
 int br_file_exists(const char *path);

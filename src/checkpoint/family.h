@@ -8,8 +8,10 @@
  *               MODEL_DIR` prints, and what runs);
  *   fill        fills one braid tensor from the checkpoint: it names the
  *               Hugging Face tensor(s) and their expected shapes, and
- *               br_hf_put copies (widening bf16/f16 to f32), concatenates
- *               or interleaves them.  Constant transforms happen here, once.
+ *               br_hf_put copies them (converted to the braid tensor's
+ *               type), concatenates or interleaves them, or points a
+ *               matrix that is one whole tensor of its own type at the
+ *               mapped file.  Constant transforms happen here, once.
  * Tensor names are parsed into br_pname so fill functions switch on
  * meaning, not on string prefixes.  Layers are named by their origin
  * index, so a spec that drops layers still binds the right weights.
@@ -69,7 +71,10 @@ const br_family *br_family_find(const char *model_type);
 void br_family_list(char *buf, size_t cap);
 
 /* Copies checkpoint tensor `name`, which must have the given shape, into
- * p->data + offset (elements).  Sets ctx->missing and fails if absent. */
+ * p->data + offset (elements, of p->dtype), allocating p->data on first
+ * use; a matrix (p->matmul) that is the whole tensor, of p->dtype and
+ * aligned for it, is used in place instead (p->mapped).  Values that are
+ * not finite are refused.  Sets ctx->missing and fails if absent. */
 br_status br_hf_put(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *name, int ndim, const int64_t *shape,
                     br_error *err);
 /* Copies n_rows rows of row_len elements from rows src_row0, src_row0 +

@@ -4,12 +4,14 @@
  * gated MLPs).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/notice.h"
 #include "checkpoint/family.h"
 
@@ -96,16 +98,43 @@ static const br_st_tensor *lookup(br_hf_ctx *ctx, const br_param *p, const char 
     return t;
 }
 
-/* Reads tensor t as f32 into dst [numel] and refuses values that are not finite, naming the tensor. */
-static br_status read_finite(const br_st_tensor *t, const char *name, float *dst, br_error *err) {
-    BR_TRY(br_st_read_f32(t, dst, err));
-    const int64_t n = (int64_t)br_st_numel(t);
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(dst[i]))
+/* Refuses values that are not finite among the n elements of type dt at data (tensor t), naming the tensor. */
+static br_status check_finite(const br_st_tensor *t, const char *name, const void *data, br_dtype dt, int64_t n,
+                              br_error *err) {
+    const uint16_t *h = data, top = dt == BR_BF16 ? 0x7f80 : 0x7c00; /* a 16-bit type's exponent bits */
+    for (int64_t i = 0; i < n; i++) {
+        float v;
+        if (dt == BR_F32) v = ((const float *)data)[i];
+        else if ((h[i] & top) != top) continue; /* finite */
+        else v = dt == BR_BF16 ? br_bf16_to_f32(h[i]) : br_f16_to_f32(h[i]);
+        if (!isfinite(v))
             return BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s' (in %s) holds %s at element %lld; braid "
-                           "refuses weights that are not finite", name, t->file, isnan(dst[i]) ? "NaN" : "an infinity",
+                           "refuses weights that are not finite", name, t->file, isnan(v) ? "NaN" : "an infinity",
                            (long long)i);
+    }
     return BR_OK;
+}
+
+/* Reads tensor t as dt into dst [numel] (through f32) and refuses values that are not finite. */
+static br_status read_as(const br_st_tensor *t, const char *name, void *dst, br_dtype dt, br_error *err) {
+    const int64_t n = (int64_t)br_st_numel(t);
+    float *f = dt == BR_F32 ? dst : br_malloc((size_t)n * sizeof *f, err);
+    if (!f) return BR_ERR_NOMEM;
+    br_status st = br_st_read_f32(t, f, err);
+    br_map_release(t->data, t->nbytes); /* copied: its pages need not stay resident */
+    if (st == BR_OK) st = check_finite(t, name, f, BR_F32, n, err);
+    if (st == BR_OK && f != dst) br_from_f32(dst, f, dt, (size_t)n);
+    if (f != dst) free(f);
+    return st;
+}
+
+/* 1 when tensor t can serve as the whole of matrix p where it lies in the mapped file: the same type,
+ * aligned for it, and bytes that are the values (a little-endian host). */
+static int usable_in_place(const br_param *p, const br_st_tensor *t, int64_t offset) {
+    br_dtype dt;
+    return p->matmul && !p->data && offset == 0 && (int64_t)br_st_numel(t) == p->numel &&
+           br_st_to_br_dtype(t->dtype, &dt) && dt == p->dtype && (uintptr_t)t->data % br_dtype_size(dt) == 0 &&
+           __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 }
 
 br_status br_hf_put(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *name, int ndim, const int64_t *shape,
@@ -117,7 +146,15 @@ br_status br_hf_put(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *nam
         return BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s' (%lld elements) does not fit braid tensor '%s' "
                        "(%lld elements) at offset %lld", name, (long long)n, p->name, (long long)p->numel,
                        (long long)offset);
-    return read_finite(t, name, p->data + offset, err);
+    if (p->mapped) return BR_FAIL(err, BR_ERR_INVALID_ARG, "mapping bug: '%s' is filled twice", p->name);
+    if (usable_in_place(p, t, offset)) {
+        BR_TRY(check_finite(t, name, t->data, p->dtype, n, err));
+        p->data = (void *)t->data; /* read-only, kept mapped by the weights */
+        p->mapped = 1;
+        return BR_OK;
+    }
+    BR_TRY(br_param_alloc(p, err));
+    return read_as(t, name, (char *)p->data + offset * (int64_t)br_dtype_size(p->dtype), p->dtype, err);
 }
 
 br_status br_hf_put_rows(br_hf_ctx *ctx, br_param *p, int64_t offset, const char *name, int ndim,
@@ -129,11 +166,14 @@ br_status br_hf_put_rows(br_hf_ctx *ctx, br_param *p, int64_t offset, const char
     if (offset + n_rows * row_len > p->numel || (last + 1) * row_len > total)
         return BR_FAIL(err, BR_ERR_CHECKPOINT, "checkpoint tensor '%s': row selection out of range for '%s'", name,
                        p->name);
-    float *tmp = br_malloc((size_t)total * sizeof(float), err);
+    BR_TRY(br_param_alloc(p, err));
+    const size_t es = br_dtype_size(p->dtype);
+    char *tmp = br_malloc((size_t)total * es, err);
     if (!tmp) return BR_ERR_NOMEM;
-    br_status st = read_finite(t, name, tmp, err);
+    br_status st = read_as(t, name, tmp, p->dtype, err);
     for (int64_t r = 0; r < n_rows && st == BR_OK; r++)
-        memcpy(p->data + offset + r * row_len, tmp + (src_row0 + r * step) * row_len, (size_t)row_len * sizeof(float));
+        memcpy((char *)p->data + (offset + r * row_len) * (int64_t)es, tmp + (src_row0 + r * step) * row_len * (int64_t)es,
+               (size_t)row_len * es);
     free(tmp);
     return st;
 }

@@ -4,10 +4,12 @@
  *   config.json --family->write_spec--> YAML spec (or the user's --spec)
  *   spec --plan--> declared braid tensors
  *   each tensor <--family->fill-- safetensors (model.safetensors or sharded)
- * then blocks bind.  Every declared tensor must be filled (or, with
- * init_missing, gets random values and is counted in the report);
- * checkpoint tensors nothing read are counted too, so a mapping that
- * silently skips weights shows up.
+ * then blocks bind.  Matrix tensors take the type the options choose (by
+ * default the checkpoint's own: then whole matrices are used in place, and
+ * the model keeps the files mapped); the rest are f32.  Every declared
+ * tensor must be filled (or, with init_missing, gets random values and is
+ * counted in the report); checkpoint tensors nothing read are counted too,
+ * so a mapping that silently skips weights shows up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +81,6 @@ static br_status fill_all(struct br_model *m, br_hf_ctx *ctx, const br_family *f
         if (p->derived) continue;
         br_pname pn;
         BR_TRY(br_pname_parse(p->name, &pn, err));
-        BR_TRY(br_param_alloc(p, err));
         ctx->missing = 0;
         br_status st = fam->fill(ctx, p, &pn, err);
         if (st == BR_OK) {
@@ -101,10 +102,26 @@ static br_status fill_all(struct br_model *m, br_hf_ctx *ctx, const br_family *f
     return BR_OK;
 }
 
+/* The type of matrix tensors: the one chosen, or the type most of the checkpoint's elements have. */
+static br_dtype matrix_dtype(br_weights_type choice, const br_st_archive *a) {
+    if (choice != BR_WEIGHTS_STORED) return choice == BR_WEIGHTS_BF16 ? BR_BF16 : BR_F32;
+    double elems[BR_DTYPE_COUNT] = {0};
+    br_dtype d, dt = BR_F32;
+    for (size_t i = 0; i < br_st_count(a); i++)
+        if (br_st_to_br_dtype(br_st_at(a, i)->dtype, &d)) elems[d] += (double)br_st_numel(br_st_at(a, i));
+    for (int k = 0; k < BR_DTYPE_COUNT; k++)
+        if (elems[k] > elems[dt]) dt = (br_dtype)k;
+    return dt;
+}
+
+static void close_archive(void *a) { br_st_close(a); }
+
 br_status br_model_load(const char *dir, const br_load_options *opts, br_model **out, br_load_report *report,
                         br_error *err) {
     if (!dir || !out) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_load: NULL argument");
     br_load_options o = opts ? *opts : (br_load_options){0};
+    if (o.weights != BR_WEIGHTS_STORED && o.weights != BR_WEIGHTS_F32 && o.weights != BR_WEIGHTS_BF16)
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_load: weights type %d is not a br_weights_type", (int)o.weights);
     br_load_report rep_local, *rep = report ? report : &rep_local;
     memset(rep, 0, sizeof *rep);
     br_hf_config cfg = {0};
@@ -135,9 +152,18 @@ br_status br_model_load(const char *dir, const br_load_options *opts, br_model *
         if (!ctx.used) st = BR_ERR_NOMEM;
     }
     if (st == BR_OK && fam->prepare) st = fam->prepare(&ctx, err);
-    /* the CPU backend holds every weight in f32: refuse before widening tensor after tensor */
-    if (st == BR_OK) st = br_weights_check_fits(&m->plan.weights, &br_cpu_device, BR_F32, m->spec->name, err);
+    if (st == BR_OK) {
+        m->weights_dtype = matrix_dtype(o.weights, st_arc);
+        for (size_t i = 0; i < m->plan.weights.n; i++)
+            m->plan.weights.items[i].dtype = m->plan.weights.items[i].matmul ? m->weights_dtype : BR_F32;
+        /* refuse before converting tensor after tensor (those used in place count too: their pages stay resident) */
+        st = br_weights_check_fits(&m->plan.weights, &br_cpu_device, m->weights_dtype, m->spec->name, err);
+    }
     if (st == BR_OK) st = fill_all(m, &ctx, fam, &o, rep, err);
+    if (st == BR_OK) { /* matrices used in place keep the files mapped */
+        br_weights_borrow(&m->plan.weights, st_arc, close_archive);
+        st_arc = NULL;
+    }
     if (st == BR_OK) st = br_model_finish(m, err);
     if (st != BR_OK) br_error_prefix(err, "loading %s", dir);
     free(ctx.used);

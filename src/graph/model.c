@@ -8,6 +8,8 @@
 
 #include "base/error.h"
 #include "graph/state.h"
+#include "kernels/cpu/linear16.h"
+#include "kernels/cpu/pool.h"
 
 br_status br_model_begin(br_spec *spec, struct br_model **out, br_error *err) {
     struct br_model *m = br_calloc(1, sizeof *m, err);
@@ -17,8 +19,7 @@ br_status br_model_begin(br_spec *spec, struct br_model **out, br_error *err) {
     }
     m->spec = spec;
     m->dev = &br_cpu_device;
-    m->kv_dtype = BR_F32;
-    snprintf(m->device_info, sizeof m->device_info, "CPU, f32");
+    m->weights_dtype = m->kv_dtype = BR_F32;
     br_status st = br_plan_build(spec, &m->plan, err);
     if (st != BR_OK) {
         br_model_free(m);
@@ -28,9 +29,37 @@ br_status br_model_begin(br_spec *spec, struct br_model **out, br_error *err) {
     return BR_OK;
 }
 
+/* "CPU, bf16 matrix weights (avx512 kernel, 2 threads), f32 KV cache" */
+static void describe_cpu(struct br_model *m) {
+    if (m->weights_dtype == BR_F32)
+        snprintf(m->device_info, sizeof m->device_info, "CPU, f32 weights (BLAS), f32 KV cache");
+    else
+        snprintf(m->device_info, sizeof m->device_info, "CPU, %s matrix weights (%s kernel, %d threads), f32 KV cache",
+                 br_dtype_name(m->weights_dtype), br_linear16_best()->name, br_pool_threads());
+}
+
 br_status br_model_finish(struct br_model *m, br_error *err) {
+    describe_cpu(m);
     BR_TRY(br_plan_derive(&m->plan, err));
     return br_plan_bind(&m->plan, err);
+}
+
+br_status br_model_convert_weights(br_model *m, br_dtype weights, br_error *err) {
+    if (!m) return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_convert_weights: NULL model");
+    if (m->dev->backend != BR_BACKEND_CPU)
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "the model is on a GPU; its weights' type was chosen by br_model_use_gpu");
+    if (weights != BR_F32 && weights != BR_BF16 && weights != BR_F16)
+        return BR_FAIL(err, BR_ERR_INVALID_ARG, "br_model_convert_weights: %d is not a br_dtype", (int)weights);
+    if (weights == m->weights_dtype) return BR_OK;
+    BR_TRY(br_weights_check_fits(&m->plan.weights, m->dev, weights, m->spec->name, err));
+    br_plan_unbind(&m->plan);
+    br_status st = br_weights_place(&m->plan.weights, m->dev, weights, err);
+    if (st == BR_OK) {
+        m->weights_dtype = weights;
+        describe_cpu(m);
+    }
+    br_status bound = br_plan_bind(&m->plan, st == BR_OK ? err : NULL); /* as it was, after a failure */
+    return st == BR_OK ? bound : st;
 }
 
 #ifdef BRAID_HAVE_CUDA
@@ -65,10 +94,10 @@ br_status br_model_use_gpu(br_model *m, int ordinal, br_dtype weights, br_error 
         return st;
     }
     br_plan_unbind(&m->plan);
-    st = br_weights_upload(&m->plan.weights, dev, weights, err);
+    st = br_weights_place(&m->plan.weights, dev, weights, err);
     if (st == BR_OK) {
         m->dev = m->owned_dev = dev;
-        m->kv_dtype = weights;
+        m->weights_dtype = m->kv_dtype = weights;
         char where[200];
         br_cuda_device_describe(dev, where, sizeof where);
         snprintf(m->device_info, sizeof m->device_info, "%s, %s weights, %s KV cache", where, br_dtype_name(weights),

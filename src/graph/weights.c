@@ -82,12 +82,35 @@ br_status br_weights_add(br_weights *w, const char *name, int ndim, const int64_
     return BR_OK;
 }
 
+/* Lets go of p's data: frees it, or for a mapped tensor only forgets it. */
+static void drop_data(br_weights *w, br_param *p) {
+    if (!p->mapped) br_dev_free(w->dev ? w->dev : &br_cpu_device, p->data);
+    p->data = NULL;
+    p->mapped = 0;
+}
+
+/* Releases the borrowed mapping once no tensor points into it. */
+static void release_borrowed(br_weights *w) {
+    for (size_t i = 0; i < w->n; i++)
+        if (w->items[i].mapped) return;
+    if (w->borrowed) w->borrowed_free(w->borrowed);
+    w->borrowed = NULL;
+    w->borrowed_free = NULL;
+}
+
+void br_weights_borrow(br_weights *w, void *obj, void (*free_fn)(void *)) {
+    w->borrowed = obj;
+    w->borrowed_free = free_fn;
+    release_borrowed(w);
+}
+
 void br_weights_clear(br_weights *w) {
     if (!w) return;
     for (size_t i = 0; i < w->n; i++) {
         free(w->items[i].name);
-        br_dev_free(w->dev ? w->dev : &br_cpu_device, w->items[i].data);
+        drop_data(w, &w->items[i]);
     }
+    release_borrowed(w);
     free(w->items);
     free(w->slots);
     memset(w, 0, sizeof *w);
@@ -111,50 +134,68 @@ int64_t br_weights_bytes(const br_weights *w) {
     return total;
 }
 
-br_status br_weights_upload(br_weights *w, const br_device *dev, br_dtype matmul_dtype, br_error *err) {
+/* p's values as `dt` on `dev`, in fresh memory; NULL (err set) on failure. */
+static void *placed_copy(const br_param *p, const br_device *dev, br_dtype dt, br_error *err) {
+    const size_t n = (size_t)p->numel, bytes = n * br_dtype_size(dt);
+    void *dst = br_dev_alloc(dev, bytes, err);
+    if (!dst) return NULL;
+    if (dev->backend == BR_BACKEND_CPU) {
+        br_convert(dst, dt, p->data, p->dtype, n);
+        return dst;
+    }
+    void *host = NULL; /* converted on the host first when the type changes */
+    if (p->dtype != dt && !(host = br_malloc(bytes, err))) {
+        br_dev_free(dev, dst);
+        return NULL;
+    }
+    if (host) br_convert(host, dt, p->data, p->dtype, n);
+    const br_status st = br_dev_upload(dev, dst, host ? host : p->data, bytes, err);
+    free(host);
+    if (st != BR_OK) {
+        br_dev_free(dev, dst);
+        return NULL;
+    }
+    return dst;
+}
+
+br_status br_weights_place(br_weights *w, const br_device *dev, br_dtype matmul_dtype, br_error *err) {
     const br_device *from = w->dev ? w->dev : &br_cpu_device;
-    if (from == dev) return BR_OK;
-    if (from->backend != BR_BACKEND_CPU)
-        return BR_FAIL(err, BR_ERR_INVALID_ARG, "weights are already on a device; moving between devices is not supported");
-    /* first copy everything, then switch: a failure leaves the host copies intact */
-    float **moved = br_calloc(w->n + 1, sizeof *moved, err);
-    if (!moved) return BR_ERR_NOMEM;
+    /* first make every new copy, then switch: a failure leaves the tensors as they were */
+    void **made = br_calloc(w->n + 1, sizeof *made, err);
+    if (!made) return BR_ERR_NOMEM;
     br_status st = BR_OK;
     for (size_t i = 0; i < w->n && st == BR_OK; i++) {
-        br_param *p = &w->items[i];
-        if (!p->data) continue;
+        const br_param *p = &w->items[i];
         const br_dtype dt = p->matmul ? matmul_dtype : BR_F32;
-        const size_t bytes = (size_t)p->numel * br_dtype_size(dt);
-        void *narrow = NULL;
-        if (dt != BR_F32) { /* convert on the host, then upload the narrow copy */
-            if (!(narrow = br_malloc(bytes, err))) {
-                st = BR_ERR_NOMEM;
-                break;
-            }
-            br_from_f32(narrow, p->data, dt, (size_t)p->numel);
-        }
-        if (!(moved[i] = br_dev_alloc(dev, bytes, err))) st = BR_ERR_NOMEM;
-        else st = br_dev_upload(dev, moved[i], narrow ? narrow : p->data, bytes, err);
-        free(narrow);
-        if (st != BR_OK) br_error_prefix(err, "uploading tensor '%s'", p->name);
+        if (!p->data || (from == dev && p->dtype == dt)) continue;
+        if (from->backend != BR_BACKEND_CPU)
+            st = BR_FAIL(err, BR_ERR_INVALID_ARG, "weights are already on a device; moving them or changing their type "
+                         "there is not supported");
+        else if (!(made[i] = placed_copy(p, dev, dt, err)))
+            st = err ? err->status : BR_ERR_NOMEM;
+        if (st != BR_OK) br_error_prefix(err, "placing tensor '%s'", p->name);
     }
     for (size_t i = 0; i < w->n; i++) {
-        if (st == BR_OK && moved[i]) {
-            free(w->items[i].data);
-            w->items[i].data = moved[i];
-            w->items[i].dtype = w->items[i].matmul ? matmul_dtype : BR_F32;
+        br_param *p = &w->items[i];
+        if (st == BR_OK && made[i]) {
+            drop_data(w, p);
+            p->data = made[i];
+            p->dtype = p->matmul ? matmul_dtype : BR_F32;
         } else {
-            br_dev_free(dev, moved[i]);
+            br_dev_free(dev, made[i]);
         }
     }
-    free(moved);
-    if (st == BR_OK) w->dev = dev;
+    free(made);
+    if (st == BR_OK) {
+        w->dev = dev;
+        release_borrowed(w);
+    }
     return st;
 }
 
 br_status br_param_alloc(br_param *p, br_error *err) {
     if (p->data) return BR_OK;
-    p->data = br_calloc((size_t)p->numel, sizeof(float), err);
+    p->data = br_calloc((size_t)p->numel, br_dtype_size(p->dtype), err);
     if (!p->data) {
         br_error_prefix(err, "tensor '%s'", p->name);
         return BR_ERR_NOMEM;
@@ -224,8 +265,15 @@ static void *fill_worker(void *arg) {
 }
 
 br_status br_weights_randomize(br_weights *w, uint64_t seed, br_error *err) {
-    for (size_t i = 0; i < w->n; i++)
-        if (!w->items[i].filled && !w->items[i].derived) BR_TRY(br_param_alloc(&w->items[i], err));
+    for (size_t i = 0; i < w->n; i++) {
+        br_param *p = &w->items[i];
+        if (p->filled || p->derived) continue;
+        if (p->dtype != BR_F32) { /* random values are made in f32 (a partial load's copy goes) */
+            drop_data(w, p);
+            p->dtype = BR_F32;
+        }
+        BR_TRY(br_param_alloc(p, err));
+    }
     /* a tensor's values depend only on (seed, name), so tensors fill in any order, on every core */
     fill_queue q = {w, seed, 0, PTHREAD_MUTEX_INITIALIZER};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);

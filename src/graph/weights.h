@@ -3,8 +3,11 @@
  *
  * Every tensor a plan declares lives here under its braid name
  * ("layers.3.0.mamba.in_proj.weight", "shared.attn.q_proj.weight",
- * "embed.weight"), with its shape and how to fill it at random.  Data are
- * f32 on the CPU backend (bf16/f16 checkpoints are widened when loaded).
+ * "embed.weight"), with its shape and how to fill it at random.  Matrix
+ * tensors (matmul) are f32, bf16 or f16; the rest are f32.  A matrix loaded
+ * from a checkpoint in its own type may point into the checkpoint's mapped
+ * file instead of a copy (mapped): the table then keeps the mapping (the
+ * borrowed object) until no tensor points into it.
  * Lookup by name is a hash probe; blocks bind by name, never by position.
  */
 #ifndef BR_GRAPH_WEIGHTS_H
@@ -22,11 +25,12 @@ typedef struct br_param {
     int64_t shape[BR_MAX_DIMS];
     int64_t numel;
     br_init init;
-    float *data;   /* [numel] f32, owned, on the weights' device; NULL until filled */
+    void *data;    /* [numel] of dtype, on the weights' device; NULL until filled */
+    int mapped;    /* data points into the weights' borrowed mapping (read-only, not owned) */
     int filled;    /* set once data holds values (random or loaded) */
     int derived;   /* computed from other tensors at load (A = -exp(A_log)); not a parameter */
-    int matmul;    /* read only by matrix products and lookups: may be stored narrower on a GPU */
-    br_dtype dtype;/* element type of data: f32, or the GPU's matrix type for matmul tensors */
+    int matmul;    /* read only by matrix products and lookups: may be stored narrower */
+    br_dtype dtype;/* element type of data: f32, or bf16/f16 for matmul tensors */
 } br_param;
 
 typedef struct br_weights {
@@ -35,13 +39,20 @@ typedef struct br_weights {
     size_t n, cap;
     size_t *slots;    /* open-addressing hash: index + 1, 0 = empty */
     size_t n_slots;
+    void *borrowed;                 /* what mapped tensors point into (a checkpoint archive), or NULL */
+    void (*borrowed_free)(void *);  /* releases it */
 } br_weights;
 
 br_status br_weights_add(br_weights *w, const char *name, int ndim, const int64_t *shape, br_init init,
                          br_error *err);
-/* Moves every tensor to `dev` (host copies are freed); matmul tensors are
- * stored as `matmul_dtype` there (f32 or bf16), the rest stay f32. */
-br_status br_weights_upload(br_weights *w, const br_device *dev, br_dtype matmul_dtype, br_error *err);
+/* Stores every tensor on `dev` with matmul tensors as `matmul_dtype` and
+ * the rest as f32: tensors move from the host to a GPU (host copies are
+ * freed), and on the host, matrices of another type are converted.  New
+ * copies are made first, so a failure leaves every tensor as it was. */
+br_status br_weights_place(br_weights *w, const br_device *dev, br_dtype matmul_dtype, br_error *err);
+/* Keeps `obj` (what mapped tensors point into) with free_fn to release it
+ * once no tensor does; at once if none does now. */
+void br_weights_borrow(br_weights *w, void *obj, void (*free_fn)(void *));
 br_param *br_weights_find(const br_weights *w, const char *name);
 /* Refuses, before anything is allocated, weights that do not fit in what
  * `dev` has available, stored with matmul tensors as matmul_dtype and the
@@ -57,7 +68,7 @@ void br_weights_clear(br_weights *w);
  * which other tensors exist. */
 br_status br_weights_randomize(br_weights *w, uint64_t seed, br_error *err);
 
-/* Allocates the data of one tensor (zeroed) without filling it. */
+/* Allocates the data of one tensor in its dtype (zeroed) without filling it. */
 br_status br_param_alloc(br_param *p, br_error *err);
 
 /* "[4096, 14336]" into buf. */

@@ -3,9 +3,10 @@
  *
  *   x [n, in] with row stride ldx, W [out, in] (PyTorch layout), b [out],
  *   y [n, out] with row stride ldy.  beta = 0 overwrites y, 1 accumulates.
- * x, b and y are f32; W is f32 or bf16 (br_mat).  The CPU kernel calls the
- * BLAS (OpenBLAS sgemm, threaded) for f32 weights; the CUDA kernel calls
- * cuBLAS, in bf16 with f32 accumulation when W is bf16.
+ * x, b and y are f32; W is f32, bf16 or f16 (br_mat; f16 on the CPU only).
+ * The CPU kernel calls the BLAS (OpenBLAS sgemm, threaded) for f32 weights
+ * and its own 16-bit kernels for the others (kernels/cpu/linear16.h); the
+ * CUDA kernel calls cuBLAS, in bf16 with f32 accumulation when W is bf16.
  */
 #ifndef BR_KERNELS_LINEAR_H
 #define BR_KERNELS_LINEAR_H

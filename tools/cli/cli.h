@@ -21,20 +21,33 @@ int cmd_generate(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
+
+/* A (sub)command: `braid <name>` or `braid <parent> <name>`. */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+/* Runs the `noun` argv[1] names from `table` (argv[1..] passed on), or prints the table as usage
+ * ("usage: <prefix> <noun> [options]", a row per entry) for --help, nothing or an unknown name;
+ * returns the command's exit status, 0 for --help, 2 otherwise. */
+int cli_dispatch(const cli_command *table, size_t n, const char *prefix, const char *noun, int argc, char **argv);
 
 /* Options shared by commands that load a checkpoint folder. */
 typedef struct cli_model_opts {
     const char *spec_path; /* --spec FILE: run the weights under an edited spec */
     int init_missing;      /* --init-missing: random values for tensors the checkpoint lacks */
     long long gpu;         /* --gpu N: run on GPU N (-1: the CPU) */
-    const char *weights;   /* --weights bf16|f32: matrix weights on the GPU */
+    const char *weights;   /* --weights bf16|f32: matrix weights' type (NULL: the default) */
 } cli_model_opts;
-#define CLI_MODEL_OPTS_INIT {NULL, 0, -1, "bf16"}
+#define CLI_MODEL_OPTS_INIT {NULL, 0, -1, NULL}
 #define CLI_MODEL_OPTS_HELP                                                                        \
     "  --spec FILE     run the checkpoint's weights under this spec (see 'braid spec')\n"          \
     "  --init-missing  give random values to tensors the spec needs but the checkpoint lacks\n"    \
     "  --gpu N         run on GPU N (CUDA builds; default: the CPU)\n"                           \
-    "  --weights T     matrix weights on the GPU: bf16 (default, tensor cores) or f32 (exact)\n"
+    "  --weights T     matrix weights: bf16 or f32 (exact; the BLAS on the CPU); default: on the\n" \
+    "                  CPU as the checkpoint stores them (bf16 used in place), bf16 on a GPU\n"
 /* 1 if argv[*i] was one of them. */
 int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o, int *bad);
 /* 0 when dir is a folder with a config.json, else 1 with a message saying which it is not. */
@@ -42,9 +55,10 @@ int cli_check_model_dir(const char *dir);
 /* Loads, printing the error or the load report's warnings, and moves the
  * model to the GPU if asked; 0 on success. */
 int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out);
-/* Moves a model to GPU `gpu` (no-op for -1) with matrix weights of type
- * `weights` ("bf16"/"f32"), printing any error; 0 on success. */
-int cli_use_gpu(br_model *m, long long gpu, const char *weights);
+/* Moves a model to GPU `gpu` with matrix weights of type `weights`
+ * ("bf16"/"f32"; NULL: bf16), or on the CPU (gpu -1) converts its matrix
+ * weights to `weights` when given; prints any error; 0 on success. */
+int cli_place_model(br_model *m, long long gpu, const char *weights);
 /* "5,17,42" -> malloc'd ids; 0 on success, -1 (message printed) otherwise. */
 int cli_parse_ids(const char *s, int32_t **ids, int *n);
 

@@ -44,7 +44,10 @@ int cli_check_model_dir(const char *dir) {
 
 int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out) {
     br_error err = {0};
-    br_load_options lo = {o->spec_path, o->init_missing, 1};
+    br_load_options lo = {.spec_path = o->spec_path, .init_missing = o->init_missing, .seed = 1,
+                          .weights = !o->weights                           ? BR_WEIGHTS_STORED
+                                     : br_dtype_parse(o->weights) == BR_F32 ? BR_WEIGHTS_F32
+                                                                            : BR_WEIGHTS_BF16};
     br_load_report rep;
     if (br_model_load(dir, &lo, out, &rep, &err) != BR_OK) return cli_fail(&err);
     if (rep.tensors_random)
@@ -53,7 +56,7 @@ int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out) {
     if (rep.tensors_unused)
         fprintf(stderr, "braid: %d checkpoint tensors are not used by the spec (e.g. %s)\n", rep.tensors_unused,
                 rep.first_unused);
-    if (cli_use_gpu(*out, o->gpu, o->weights) != 0) {
+    if (cli_place_model(*out, o->gpu, o->weights) != 0) {
         br_model_free(*out);
         *out = NULL;
         return 1;
@@ -61,16 +64,17 @@ int cli_load_model(const char *dir, const cli_model_opts *o, br_model **out) {
     return 0;
 }
 
-int cli_use_gpu(br_model *m, long long gpu, const char *weights) {
-    if (gpu < 0) return 0;
-    int dt = br_dtype_parse(weights);
+int cli_place_model(br_model *m, long long gpu, const char *weights) {
+    if (gpu < 0 && !weights) return 0;
+    int dt = weights ? br_dtype_parse(weights) : BR_BF16;
     if (dt != BR_F32 && dt != BR_BF16) {
         fprintf(stderr, "braid: --weights expects bf16 or f32, got '%s'\n", weights);
         return 2;
     }
     br_error err = {0};
-    if (br_model_use_gpu(m, (int)gpu, (br_dtype)dt, &err) != BR_OK) return cli_fail(&err);
-    return 0;
+    br_status st = gpu >= 0 ? br_model_use_gpu(m, (int)gpu, (br_dtype)dt, &err)
+                            : br_model_convert_weights(m, (br_dtype)dt, &err);
+    return st == BR_OK ? 0 : cli_fail(&err);
 }
 
 int cli_parse_ids(const char *s, int32_t **ids, int *n) {

@@ -91,3 +91,17 @@ double cli_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+int cli_dispatch(const cli_command *table, size_t n, const char *prefix, const char *noun, int argc, char **argv) {
+    const int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (argc >= 2 && !help) {
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(argv[1], table[i].name) == 0) return table[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "%s: unknown %s '%s'\n", prefix, noun, argv[1]);
+    }
+    FILE *out = help ? stdout : stderr;
+    fprintf(out, "usage: %s <%s> [options]\n\n%ss:\n", prefix, noun, noun);
+    for (size_t i = 0; i < n; i++) fprintf(out, "  %-10s %s\n", table[i].name, table[i].summary);
+    fprintf(out, "\n'%s <%s> --help' describes its options.\n", prefix, noun);
+    return help ? 0 : 2;
+}

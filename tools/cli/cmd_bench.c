@@ -200,7 +200,7 @@ int cmd_bench(int argc, char **argv) {
         br_spec *spec = NULL;
         if (br_spec_load(target, &spec, &err) != BR_OK || br_model_create_random(spec, 1, &m, &err) != BR_OK)
             rc = cli_fail(&err);
-        if (!rc) rc = cli_use_gpu(m, mo.gpu, mo.weights);
+        if (!rc) rc = cli_place_model(m, mo.gpu, mo.weights);
     }
     bench_run b = {.m = m, .prefill = json_array(), .decode = json_array()};
     if (!rc && ceilings && br_dev_measure(m->dev, &b.ceil, &err) != BR_OK) rc = cli_fail(&err);

@@ -53,7 +53,7 @@ int cmd_compare(int argc, char **argv) {
     }
     if (bad) return 2;
     if (!dir || !ids_s || !ref_path) return cli_usage_error("compare", "need MODEL_DIR, --ids and --ref");
-    if (tol < 0) tol = mo.gpu >= 0 && strcmp(mo.weights, "bf16") == 0 ? 3e-2 : 1e-4;
+    if (tol < 0) tol = (mo.weights ? strcmp(mo.weights, "bf16") == 0 : mo.gpu >= 0) ? 3e-2 : 1e-4;
     int32_t *ids = NULL;
     int T = 0;
     if (cli_parse_ids(ids_s, &ids, &T) != 0) return 2;

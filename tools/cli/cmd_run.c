@@ -23,7 +23,7 @@ static void usage(FILE *out) {
                  "  --seed S    weight and prompt seed (default 1)\n"
                  "  --check     compare step-by-step logits with the prefill logits\n"
                  "  --gpu N     run on GPU N (CUDA builds)\n"
-                 "  --weights T matrix weights on the GPU: bf16 (default) or f32\n");
+                 "  --weights T matrix weights: bf16 or f32 (default: f32 on the CPU, bf16 on a GPU)\n");
 }
 
 static int argmax(const float *x, int n) {
@@ -56,7 +56,7 @@ static double check_step(const br_model *m, const int32_t *toks, int T, const fl
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *path = NULL, *weights = "bf16";
+    const char *path = NULL, *weights = NULL;
     long long prompt = 32, gen = 16, batch = 1, seed = 1, gpu = -1;
     int check = 0, bad = 0;
     for (int i = 1; i < argc && !bad; i++) {
@@ -74,7 +74,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (bad) return 2;
     if (!path) return cli_usage_error("run", "no spec given");
-    if (br_dtype_parse(weights) != BR_F32 && br_dtype_parse(weights) != BR_BF16)
+    if (weights && br_dtype_parse(weights) != BR_F32 && br_dtype_parse(weights) != BR_BF16)
         return cli_usage_error("run", "--weights expects bf16 or f32, got '%s'", weights);
 
     br_error err = {0};
@@ -86,7 +86,7 @@ int cmd_run(int argc, char **argv) {
     double t0 = cli_now();
     br_model *m = NULL;
     if (br_model_create_random(spec, (uint64_t)seed, &m, &err) != BR_OK) return cli_fail(&err);
-    if (cli_use_gpu(m, gpu, weights) != 0) {
+    if (cli_place_model(m, gpu, weights) != 0) {
         br_model_free(m);
         return 1;
     }
