@@ -7,42 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
-#include "base/file.h"
 #include "base/npy.h"
+#include "cli_run.h"
 #include "st_writer.h"
 #include "test_util.h"
 #include "tmpdir.h"
 
-typedef struct result {
-    int status;
-    char *out, *err;
-} result;
+typedef br_cli_result result;
 
 static char *tmp;
 
 /* Runs `braid <args>` (args are shell words), capturing stdout and stderr. */
-static result run(const char *args) {
-    const char *cli = getenv("BRAID_CLI");
-    assert_non_null(cli);
-    char out_path[4200], err_path[4200], cmd[16384];
-    snprintf(out_path, sizeof out_path, "%s/out.txt", tmp);
-    snprintf(err_path, sizeof err_path, "%s/err.txt", tmp);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s'", getenv("BRAID_SOURCE_DIR"), cli, args, out_path, err_path);
-    int rc = system(cmd);
-    result r = {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, NULL, NULL};
-    size_t len;
-    br_error err = {0};
-    assert_int_equal(br_read_file(out_path, &r.out, &len, &err), BR_OK);
-    assert_int_equal(br_read_file(err_path, &r.err, &len, &err), BR_OK);
-    return r;
-}
+static result run(const char *args) { return br_test_cli(tmp, args); }
 
-static void done(result *r) {
-    free(r->out);
-    free(r->err);
-}
+static void done(result *r) { br_cli_result_free(r); }
 
 static void test_usage_and_exit_codes(void **state) {
     (void)state;

@@ -1,7 +1,8 @@
 /*
  * test_spec.c - spec reading: the grammar (patterns, repeats, symbols,
- * overrides, drop, extends) and the errors users see, each checked for the
- * file:line:col and the words that say what was expected and found.
+ * overrides, drop, extends, units taken `from:` another layer) and the errors
+ * users see, each checked for the file:line:col and the words that say what
+ * was expected and found.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "braid.h"
+#include "graph/plan.h"
 #include "graph/spec.h"
 #include "test_util.h"
 
@@ -218,6 +220,74 @@ static void test_extends(void **state) {
     rmdir(dir);
 }
 
+/* `from: [layer, unit]` takes a unit of the expanded list with its tensors: one instance (one set of weights)
+ * runs at both depths, each invocation with its own state. */
+static void test_unit_from_another_layer(void **state) {
+    (void)state;
+    br_spec *s = parse_ok(with_base("symbols: {M: [m, f], A: [a, f]}\n"
+                                    "layers: 'MAMA'\n"
+                                    "overrides: {1: [{from: [2, 0]}, {from: [1, 1]}], 3: [{from: [3, 1]}], 2: A}\n"));
+    assert_int_equal(s->n_layers, 4);
+    const br_unit_def *u = &s->layers[1].units[0];
+    assert_string_equal(s->blocks[u->blocks[0]].name, "m"); /* layer 2 as `layers:` made it, before its override */
+    assert_int_equal(u->origin, 2);
+    assert_int_equal(u->origin_unit, 0);
+    assert_int_equal(s->layers[1].units[1].origin, 1);
+    assert_int_equal(s->layers[3].n_units, 1); /* the attention unit removed, the MLP kept */
+    assert_string_equal(s->blocks[s->layers[3].units[0].blocks[0]].name, "f");
+    assert_int_equal(s->layers[3].units[0].origin_unit, 1);
+    assert_string_equal(s->blocks[s->layers[2].units[0].blocks[0]].name, "a");
+    br_plan plan;
+    br_error err = {0};
+    assert_int_equal(br_plan_build(s, &plan, &err), BR_OK);
+    assert_non_null(br_weights_find(&plan.weights, "layers.3.1.f.down_proj.weight"));
+    assert_non_null(br_weights_find(&plan.weights, "layers.2.0.m.in_proj.weight"));
+    assert_non_null(br_weights_find(&plan.weights, "layers.2.0.a.q_proj.weight"));
+    assert_null(br_weights_find(&plan.weights, "layers.1.0.a.q_proj.weight"));
+    const br_plan_unit *l1 = &plan.units[2], *l2 = &plan.units[4];
+    assert_int_equal(l1->layer, 1);
+    assert_true(l1->blocks[0] != plan.units[0].blocks[0]); /* layer 2's Mamba, not layer 0's */
+    assert_string_equal(plan.inst_prefix[l1->blocks[0] - plan.insts], "layers.2.0.m.");
+    assert_int_equal(l2->layer, 2);
+    br_plan_figures f;
+    br_plan_figures_compute(&plan, BR_F32, &f);
+    assert_int_equal(f.n_recurrent, 2); /* layers 0 and 1 run Mamba, each with its own state */
+    br_plan_free(&plan);
+    br_model *m = NULL;
+    assert_int_equal(br_model_create_random(s, 7, &m, &err), BR_OK); /* takes s */
+    br_state *st = NULL;
+    float logits[2 * 50];
+    int slot = 0;
+    const int32_t ids[2] = {3, 4};
+    assert_int_equal(br_state_create(m, 1, 8, &st, &err), BR_OK);
+    assert_int_equal(br_model_prefill(m, st, 1, &slot, ids, 2, BR_LOGITS_ALL, logits, &err), BR_OK);
+    br_state_free(st);
+    br_model_free(m);
+    /* a unit taken twice binds one set of tensors */
+    s = parse_ok(with_base("layers: [m, f, f]\noverrides: {2: {from: [0, 0]}, 1: {from: [0, 0]}}\n"));
+    assert_int_equal(br_plan_build(s, &plan, &err), BR_OK);
+    assert_ptr_equal(plan.units[1].blocks[0], plan.units[0].blocks[0]);
+    assert_ptr_equal(plan.units[2].blocks[0], plan.units[0].blocks[0]);
+    assert_int_equal(plan.n_insts, 1);
+    br_plan_figures_compute(&plan, BR_F32, &f);
+    assert_int_equal(f.n_recurrent, 3);
+    br_plan_free(&plan);
+    br_spec_free(s);
+}
+
+static void test_error_unit_from(void **state) {
+    (void)state;
+    parse_fails(with_base("layers: [m, {from: [0, 0]}]\n"), BR_ERR_SPEC, "t.yaml:", "allowed only in 'overrides'");
+    parse_fails(with_base("layers: [m, f]\noverrides: {1: {from: [2, 0]}}\n"), BR_ERR_SPEC, "t.yaml:8:",
+                "unit 'from': layer index");
+    parse_fails(with_base("layers: [m, f]\noverrides: {1: {from: [0, 1]}}\n"), BR_ERR_SPEC,
+                "layer 0 ('m') has 1 unit, so no unit 1", NULL);
+    parse_fails(with_base("layers: [m, f]\noverrides: {1: {from: [0, 0], norm: none}}\n"), BR_ERR_SPEC,
+                "unit 'from' stands alone", NULL);
+    parse_fails(with_base("layers: [m, f]\noverrides: {1: {from: 0}}\n"), BR_ERR_SPEC,
+                "expected [layer, unit], found a scalar", NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repeat_and_symbols),      cmocka_unit_test(test_pattern_string_overrides_drop),
@@ -226,6 +296,7 @@ int main(void) {
         cmocka_unit_test(test_error_shared_width),      cmocka_unit_test(test_error_negative_and_kinds),
         cmocka_unit_test(test_error_flow),              cmocka_unit_test(test_error_yaml_syntax),
         cmocka_unit_test(test_extends),                 cmocka_unit_test(test_error_bounded_work),
+        cmocka_unit_test(test_unit_from_another_layer), cmocka_unit_test(test_error_unit_from),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,18 +86,33 @@ static br_status declare_adapters(br_plan *plan, br_plan_unit *pu, br_error *err
         inst->type->linear_shape(inst->cfg, &inst->dims, ad->targets[t], &out, &in);
         br_param_sink sink = {&plan->weights, ""};
         snprintf(sink.prefix, sizeof sink.prefix, "%sadapters.%s.", pu->prefix, ad->targets[t]);
+        char a_name[256];
+        snprintf(a_name, sizeof a_name, "%sa", sink.prefix);
+        if (br_weights_find(&plan->weights, a_name)) continue; /* a unit taken twice with `from:` */
         BR_TRY(br_param_matrix(&sink, "a", 2, (int64_t[]){ad->rank, in}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
         BR_TRY(br_param_matrix(&sink, "b", 2, (int64_t[]){out, ad->rank}, (br_init){BR_INIT_NORMAL, 0.02f, 0}, err));
     }
     return BR_OK;
 }
 
+/* The instance whose tensors are named `prefix`, or NULL: a unit an override took with `from:` runs the
+ * instance of the unit it names (one set of tensors at two depths). */
+static br_block_inst *find_instance(const br_plan *plan, const char *prefix) {
+    for (int i = 0; i < plan->n_insts; i++)
+        if (strcmp(plan->inst_prefix[i], prefix) == 0) return &plan->insts[i];
+    return NULL;
+}
+
 static br_status build(const br_spec *spec, br_plan *plan, br_error *err) {
     const int D = spec->d_model, V = spec->vocab_size;
-    int n_units = 0, max_insts = spec->n_blocks;
+    int n_units = 0, max_insts = spec->n_blocks, borrows = 0;
     for (int l = 0; l < spec->n_layers; l++) {
         n_units += spec->layers[l].n_units;
-        for (int u = 0; u < spec->layers[l].n_units; u++) max_insts += spec->layers[l].units[u].n_blocks;
+        for (int u = 0; u < spec->layers[l].n_units; u++) {
+            const br_unit_def *U = &spec->layers[l].units[u];
+            max_insts += U->n_blocks;
+            borrows |= U->origin != spec->layers[l].origin || U->origin_unit != u;
+        }
     }
     plan->units = br_calloc((size_t)n_units, sizeof *plan->units, err);
     plan->insts = br_calloc((size_t)max_insts, sizeof *plan->insts, err);
@@ -119,7 +134,7 @@ static br_status build(const br_spec *spec, br_plan *plan, br_error *err) {
             pu->def = &L->units[u];
             pu->width = pu->def->input == BR_INPUT_CONCAT_EMBEDDING ? 2 * D : D;
             plan->uses_embedding |= pu->def->input == BR_INPUT_CONCAT_EMBEDDING;
-            snprintf(pu->prefix, sizeof pu->prefix, "layers.%d.%d.", L->origin, u);
+            snprintf(pu->prefix, sizeof pu->prefix, "layers.%d.%d.", pu->def->origin, pu->def->origin_unit);
             char norm_prefix[128], norm_weight[160];
             unit_norm_prefix(spec, pu, norm_prefix, sizeof norm_prefix);
             snprintf(norm_weight, sizeof norm_weight, "%sweight", norm_prefix);
@@ -134,7 +149,8 @@ static br_status build(const br_spec *spec, br_plan *plan, br_error *err) {
                 } else {
                     if (def->shared) snprintf(prefix, sizeof prefix, "shared.%s.", def->name);
                     else snprintf(prefix, sizeof prefix, "%s%s.", pu->prefix, def->name);
-                    st = new_instance(plan, spec, bi, prefix, &pu->blocks[b], err);
+                    pu->blocks[b] = borrows && !def->shared ? find_instance(plan, prefix) : NULL;
+                    if (!pu->blocks[b]) st = new_instance(plan, spec, bi, prefix, &pu->blocks[b], err);
                     if (st == BR_OK && def->shared) shared_inst[bi] = plan->n_insts;
                 }
                 if (st == BR_OK) {

@@ -18,6 +18,9 @@
  * where e is the scaled token embedding.  A unit may carry per-invocation
  * LoRA adapters on named linear maps of its block (Zamba2's shared blocks).
  * A unit of a single shared block shares the block's pre-norm as well.
+ * An override may take a unit from another layer with its weights
+ * (`from:`), so one set of tensors can run at two depths, each invocation
+ * with its own state.
  * The YAML grammar is documented in docs/spec.md; the reader is
  * spec_read.c, the checks spec_check.c.
  */
@@ -89,6 +92,8 @@ typedef struct br_unit_def {
     br_unit_input input;
     br_unit_combine combine;
     br_adapter_def adapters;
+    int origin, origin_unit;     /* the layer (index before `drop:`) and unit whose tensors it binds: its own
+                                    place, or the unit an override's `from: [layer, unit]` took */
 } br_unit_def;
 
 typedef struct br_layer_def {

@@ -8,7 +8,8 @@
  *   {repeat: N, layers: [...]}   N copies of a list of layer items
  *   {pattern: "MM*-", repeat: N} one layer per character, each a symbol
  * Units: "block" or {block: b | parallel: [a, b], norm, input, combine,
- * adapters: {rank, targets}}.
+ * adapters: {rank, targets}}, or, in overrides, {from: [layer, unit]}: that
+ * unit of the expanded list (before any override) with the tensors it binds.
  * Semantic checks that need the whole spec live in spec_check.c.
  */
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static const char *const model_keys[] = {"d_model", "vocab_size", "tie_embedding
                                          "logit_scale", "residual_scale", "context", "norm", "final_norm",
                                          NULL};
 static const char *const block_generic_keys[] = {"type", "shared", "in_scale", "out_scale", NULL};
-static const char *const unit_keys[] = {"block", "parallel", "norm", "input", "combine", "adapters", NULL};
+static const char *const unit_keys[] = {"block", "parallel", "norm", "input", "combine", "adapters", "from", NULL};
 static const char *const input_names[] = {"stream", "concat_embedding", "previous", NULL};
 static const char *const combine_names[] = {"residual", "pass", "inject", NULL};
 
@@ -238,6 +239,11 @@ static br_status block_ref(const br_spec *spec, const br_ynode *node, const char
 
 /* ---- units and layers ----------------------------------------------------------------------- */
 
+typedef struct layer_list {
+    br_layer_def *items;
+    int n, cap;
+} layer_list;
+
 static br_status read_adapters(const br_ynode *node, const char *what, br_adapter_def *a, br_error *err) {
     static const char *const keys[] = {"rank", "targets", NULL};
     BR_TRY(check_keys(node, keys, what, err));
@@ -252,15 +258,44 @@ static br_status read_adapters(const br_ynode *node, const char *what, br_adapte
     return BR_OK;
 }
 
-static br_status read_unit(const br_spec *spec, const br_ynode *node, br_unit_def *u, br_error *err) {
+/* {from: [layer, unit]}: a copy of that unit of `src` (the list `layers:` expanded to), which binds the same
+ * tensors; only overrides have a source list. */
+static br_status read_from(const br_ynode *node, const br_ynode *from, const layer_list *src, br_unit_def *u,
+                           br_error *err) {
+    if (!src)
+        return br_yfail(err, BR_ERR_SPEC, from, "unit 'from' is allowed only in 'overrides' (it names a layer of the "
+                        "expanded list)");
+    if (node->n != 1)
+        return br_yfail(err, BR_ERR_SPEC, node, "unit 'from' stands alone: the unit it names brings its block, norm "
+                        "and flow; found %zu keys", node->n);
+    if (from->kind != BR_Y_SEQ)
+        return br_yfail(err, BR_ERR_SPEC, from, "unit 'from': expected [layer, unit], found a %s",
+                        br_ykind_name(from->kind));
+    if (from->n != 2)
+        return br_yfail(err, BR_ERR_SPEC, from, "unit 'from': expected [layer, unit], found %zu items", from->n);
+    int layer, unit;
+    BR_TRY(read_int(from->items[0], "unit 'from': layer index", 0, src->n - 1, &layer, err));
+    BR_TRY(read_int(from->items[1], "unit 'from': unit index", 0, BR_MAX_UNITS - 1, &unit, err));
+    const br_layer_def *L = &src->items[layer];
+    if (unit >= L->n_units)
+        return br_yfail(err, BR_ERR_SPEC, from->items[1], "unit 'from': layer %d ('%s') has %d unit%s, so no unit %d",
+                        layer, L->symbol, L->n_units, L->n_units == 1 ? "" : "s", unit);
+    *u = L->units[unit];
+    return BR_OK;
+}
+
+static br_status read_unit(const br_spec *spec, const br_ynode *node, const layer_list *src, br_unit_def *u,
+                           br_error *err) {
     memset(u, 0, sizeof *u);
     u->norm = spec->norm;
+    u->origin = -1; /* its own place, set when the layer is placed */
     if (node->kind == BR_Y_SCALAR) {
         u->n_blocks = 1;
         return block_ref(spec, node, "unit", &u->blocks[0], err);
     }
     BR_TRY(check_keys(node, unit_keys, "unit", err));
     const br_ynode *b = br_ymap_get(node, "block"), *p = br_ymap_get(node, "parallel"), *v;
+    if ((v = br_ymap_get(node, "from"))) return read_from(node, v, src, u, err);
     if ((b != NULL) == (p != NULL))
         return br_yfail(err, BR_ERR_SPEC, node, "unit: give exactly one of 'block' or 'parallel'");
     if (b) {
@@ -287,10 +322,13 @@ static br_status read_unit(const br_spec *spec, const br_ynode *node, br_unit_de
     return BR_OK;
 }
 
-typedef struct layer_list {
-    br_layer_def *items;
-    int n, cap;
-} layer_list;
+/* Puts a layer at index idx of the expanded list: its units bind the tensors of that place, except those an
+ * override took with `from:`, which keep their own. */
+static void place_layer(br_layer_def *d, int idx) {
+    d->origin = idx;
+    for (int u = 0; u < d->n_units; u++)
+        if (d->units[u].origin < 0) d->units[u].origin = idx, d->units[u].origin_unit = u;
+}
 
 static br_status push_layer(layer_list *l, const br_layer_def *d, const br_ynode *where, br_error *err) {
     if (l->n >= MAX_LAYERS) return br_yfail(err, BR_ERR_SPEC, where, "more than %d layers", MAX_LAYERS);
@@ -302,38 +340,39 @@ static br_status push_layer(layer_list *l, const br_layer_def *d, const br_ynode
         l->cap = cap;
     }
     l->items[l->n] = *d;
-    l->items[l->n].origin = l->n;
+    place_layer(&l->items[l->n], l->n);
     l->n++;
     return BR_OK;
 }
 
-/* Reads one layer (not a repeat): a symbol or block name, or a list of units. */
-static br_status read_layer(const br_spec *spec, const br_ynode *symbols, const br_ynode *node, int depth,
-                            br_layer_def *out, br_error *err) {
+/* Reads one layer (not a repeat): a symbol or block name, or a list of units.  src: the expanded list that
+ * units may take `from:` (overrides only), else NULL. */
+static br_status read_layer(const br_spec *spec, const br_ynode *symbols, const layer_list *src, const br_ynode *node,
+                            int depth, br_layer_def *out, br_error *err) {
     memset(out, 0, sizeof *out);
     if (depth > 8) return br_yfail(err, BR_ERR_SPEC, node, "symbols refer to each other too deeply");
     if (node->kind == BR_Y_SCALAR) {
         const br_ynode *sym = br_ymap_get(symbols, node->scalar);
         if (sym) {
-            BR_TRY(read_layer(spec, symbols, sym, depth + 1, out, err));
+            BR_TRY(read_layer(spec, symbols, src, sym, depth + 1, out, err));
             snprintf(out->symbol, sizeof out->symbol, "%s", node->scalar);
             return BR_OK;
         }
         out->n_units = 1;
         snprintf(out->symbol, sizeof out->symbol, "%s", node->scalar);
-        BR_TRY(read_unit(spec, node, &out->units[0], err));
+        BR_TRY(read_unit(spec, node, src, &out->units[0], err));
         return BR_OK;
     }
     if (node->kind == BR_Y_MAP) { /* a single unit written as a mapping */
         out->n_units = 1;
-        BR_TRY(read_unit(spec, node, &out->units[0], err));
+        BR_TRY(read_unit(spec, node, src, &out->units[0], err));
         snprintf(out->symbol, sizeof out->symbol, "%s", spec->blocks[out->units[0].blocks[0]].name);
         return BR_OK;
     }
     if (node->n < 1 || node->n > BR_MAX_UNITS)
         return br_yfail(err, BR_ERR_SPEC, node, "a layer must have 1 to %d units, found %zu", BR_MAX_UNITS, node->n);
     out->n_units = (int)node->n;
-    for (size_t i = 0; i < node->n; i++) BR_TRY(read_unit(spec, node->items[i], &out->units[i], err));
+    for (size_t i = 0; i < node->n; i++) BR_TRY(read_unit(spec, node->items[i], src, &out->units[i], err));
     size_t len = 0;
     for (int i = 0; i < out->n_units && len + 1 < sizeof out->symbol; i++) {
         const br_unit_def *u = &out->units[i];
@@ -361,7 +400,7 @@ static br_status expand_pattern(const br_spec *spec, const br_ynode *symbols, co
                                 "pattern character '%c' (position %ld) is not a defined symbol; define it under 'symbols:'",
                                 *c, (long)(c - pat->scalar));
             br_layer_def d;
-            BR_TRY(read_layer(spec, symbols, sym, 1, &d, err));
+            BR_TRY(read_layer(spec, symbols, NULL, sym, 1, &d, err));
             snprintf(d.symbol, sizeof d.symbol, "%s", key);
             BR_TRY(push_layer(l, &d, pat, err));
         }
@@ -386,7 +425,7 @@ static br_status expand_item(const br_spec *spec, const br_ynode *symbols, const
         return BR_OK;
     }
     br_layer_def d;
-    BR_TRY(read_layer(spec, symbols, it, 0, &d, err));
+    BR_TRY(read_layer(spec, symbols, NULL, it, 0, &d, err));
     return push_layer(l, &d, it, err);
 }
 
@@ -403,13 +442,21 @@ static br_status apply_overrides(br_spec *spec, const br_ynode *symbols, const b
                                  br_error *err) {
     if (ov->kind != BR_Y_MAP)
         return br_yfail(err, BR_ERR_SPEC, ov, "'overrides' must map layer indices to layers");
-    for (size_t i = 0; i < ov->n; i++) {
-        int idx;
-        BR_TRY(read_int(ov->keys[i], "overrides: layer index", 0, l->n - 1, &idx, err));
-        BR_TRY(read_layer(spec, symbols, ov->items[i], 0, &l->items[idx], err));
-        l->items[idx].origin = idx;
+    /* read every override first, so that `from:` names the list as `layers:` expanded it, in any order */
+    br_layer_def *got = br_calloc(ov->n ? ov->n : 1, sizeof *got, err);
+    int *at = br_calloc(ov->n ? ov->n : 1, sizeof *at, err);
+    br_status st = got && at ? BR_OK : BR_ERR_NOMEM;
+    for (size_t i = 0; i < ov->n && st == BR_OK; i++) {
+        st = read_int(ov->keys[i], "overrides: layer index", 0, l->n - 1, &at[i], err);
+        if (st == BR_OK) st = read_layer(spec, symbols, l, ov->items[i], 0, &got[i], err);
     }
-    return BR_OK;
+    for (size_t i = 0; i < ov->n && st == BR_OK; i++) {
+        l->items[at[i]] = got[i];
+        place_layer(&l->items[at[i]], at[i]);
+    }
+    free(got);
+    free(at);
+    return st;
 }
 
 static br_status apply_drops(const br_ynode *drop, layer_list *l, br_error *err) {

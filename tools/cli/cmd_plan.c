@@ -42,6 +42,9 @@ static void print_table(const br_plan *plan) {
                     nl += (size_t)snprintf(notes + nl, sizeof notes - nl, "%sshared %s", nl ? ", " : "", d->name);
             }
             if (pu->def->n_blocks > 1 && len < sizeof units) len += (size_t)snprintf(units + len, sizeof units - len, ")");
+            if ((pu->def->origin != spec->layers[l].origin || pu->def->origin_unit != u) && nl < sizeof notes)
+                nl += (size_t)snprintf(notes + nl, sizeof notes - nl, "%sunit %d from layer %d unit %d", nl ? ", " : "",
+                                       u, pu->def->origin, pu->def->origin_unit);
             if (pu->def->input == BR_INPUT_CONCAT_EMBEDDING && nl < sizeof notes)
                 nl += (size_t)snprintf(notes + nl, sizeof notes - nl, "%sreads [x, emb]", nl ? ", " : "");
             if (len >= sizeof units) len = sizeof units - 1;
