@@ -4,6 +4,7 @@
  */
 #include "kernels/cpu/linear16.h"
 
+#include <cpuid.h>
 #include <pthread.h>
 
 static int always(void) { return 1; }
@@ -33,4 +34,9 @@ static void choose(void) {
 const br_linear16_kernel *br_linear16_best(void) {
     pthread_once(&chosen, choose);
     return best;
+}
+
+int br_linear16_cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }

@@ -63,6 +63,9 @@ const br_linear16_kernel *br_linear16_kernels(int *count);
 const br_linear16_kernel *br_linear16_best(void);
 
 void br_linear16_c(const br_linear16_args *a, int o0, int o1, float *work);
+/* 1 when the CPU converts f16 <-> f32 (F16C, read from cpuid: older compilers' __builtin_cpu_supports
+ * do not know the feature). */
+int br_linear16_cpu_has_f16c(void);
 int br_linear16_avx2_supported(void);
 void br_linear16_avx2(const br_linear16_args *a, int o0, int o1, float *work);
 int br_linear16_avx512_supported(void);

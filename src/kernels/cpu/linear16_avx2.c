@@ -58,6 +58,6 @@ static inline __attribute__((always_inline)) TARGET void v_transpose(V r[8]) {
 
 int br_linear16_avx2_supported(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && br_linear16_cpu_has_f16c();
 }
 #endif

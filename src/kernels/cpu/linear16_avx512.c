@@ -68,6 +68,6 @@ static inline __attribute__((always_inline)) TARGET void v_transpose(V r[16]) {
 int br_linear16_avx512_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && br_linear16_cpu_has_f16c();
 }
 #endif
