@@ -174,22 +174,22 @@ static void test_bad_variants_named_in_their_rows(void **state) {
 
 static void test_usage_errors(void **state) {
     (void)state;
-    br_cli_result r = br_test_cli(tmp, "ablate layers models/no-such-model --text " TEXT " --out /tmp/unused");
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "'models/no-such-model' is not a folder"));
-    br_cli_result_free(&r);
-    r = br_test_cli(tmp, "ablate layers " MODEL " --out /tmp/unused");
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "need MODEL_DIR, --text FILE and --out DIR"));
-    br_cli_result_free(&r);
-    r = br_test_cli(tmp, "ablate frobnicate");
-    assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "unknown experiment 'frobnicate'"));
-    br_cli_result_free(&r);
-    r = br_test_cli(tmp, "ablate layers " MODEL " --text no-such.txt --out /tmp/unused");
-    assert_int_equal(r.status, 1);
-    assert_non_null(strstr(r.err, "no-such.txt"));
-    br_cli_result_free(&r);
+    static const struct {
+        const char *args;
+        int status;
+        const char *says;
+    } cases[] = {
+        {"ablate layers models/no-such-model --text " TEXT " --out /tmp/unused", 1, "'models/no-such-model' is not a folder"},
+        {"ablate layers " MODEL " --out /tmp/unused", 2, "need MODEL_DIR, --text FILE and --out DIR"},
+        {"ablate frobnicate", 2, "unknown experiment 'frobnicate'"},
+        {"ablate layers " MODEL " --text no-such.txt --out /tmp/unused", 1, "no-such.txt"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        br_cli_result r = br_test_cli(tmp, cases[i].args);
+        assert_int_equal(r.status, cases[i].status);
+        assert_non_null(strstr(r.err, cases[i].says));
+        br_cli_result_free(&r);
+    }
 }
 
 int main(void) {
