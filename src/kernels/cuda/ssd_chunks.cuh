@@ -54,7 +54,7 @@ static inline ssd_work ssd_work_layout(const br_ssd_args *a) {
         at += (floats + 63) / 64 * 64;
         return o;
     };
-    w.dts = part(dq), w.cum = part(dq), w.CB = part(cb), w.S = part(st);
+    w.dts = part(dq), w.cum = part(dq), w.CB = part(w.mma ? (cb + 1) / 2 : cb), w.S = part(st); /* CB: bf16 or f32 */
     w.xb = w.Bb = w.Cb = w.Sb = 0;
     if (w.mma) {
         const long gn = (long)a->groups * a->d_state;
